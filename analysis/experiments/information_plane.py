@@ -1,0 +1,183 @@
+"""Chapter 1: the information plane of the 12-bit network (Shwartz-Ziv & Tishby 2017, Fig. 2-3).
+
+An ensemble of 12-10-7-5-4-3-2 networks is trained on the spherical rule; at every
+recorded epoch each layer's binned I(X;T) and I(T;Y) is estimated for every member.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..cache import Result, cached, config_dict
+from ..claims import Claim
+from ..data import load_spherical
+from ..info.binning import binned_mutual_information, original_bins
+from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
+from ..train import Snapshot, TrainConfig, log_spaced_epochs, member_splits, train_ensemble
+
+NAME = "information_plane"
+SOURCE = "Shwartz-Ziv & Tishby 2017"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Parameters of one information-plane run.
+
+    Defaults are the original code's: Adam, lr 4e-4, batch 512, 8000 epochs, 400
+    log-spaced record points, 30 bin edges on [-1, 1]; 50 seeds; 85% training data.
+    ``data`` is ``"generated"`` (the paper's recipe) or a path to ``var_u.mat``.
+    """
+
+    widths: tuple[int, ...] = SZT_WIDTHS
+    activation: str = "tanh"
+    seeds: int = 50
+    first_seed: int = 0
+    train_fraction: float = 0.85
+    split: str = "random"
+    optimizer: str = "adam"
+    lr: float = 4e-4
+    batch_size: int | None = 512
+    epochs: int = 8000
+    n_records: int = 400
+    n_bins: int = 30
+    data: str = "generated"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        if self.n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
+        check_architecture(self.widths, self.activation)
+        self.train_config()
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
+                           epochs=self.epochs, n_records=self.n_records)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+
+def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:
+    """Train the ensemble and estimate every layer's binned MI at every recorded epoch.
+
+    Returns
+    -------
+    Result
+        Arrays ``epochs`` (E,), ``i_xt`` and ``i_ty`` (members, E, layers) in bits,
+        ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E), and
+        ``mi_xy`` (the task's I(X;Y)); ``meta`` records the data source and run time.
+    """
+    data = load_spherical(config.data)
+    check_architecture(config.widths, config.activation, data.n_features, data.n_classes)
+    member_splits(data.n_samples, config.train_fraction, [0], config.split)
+    check_device(config.device)
+    return cached(NAME, config, lambda: _compute(config, data, progress), use_cache)
+
+
+def _compute(config: Config, data, progress: bool) -> Result:
+    start = time.perf_counter()
+    seeds = config.seed_list
+    train_idx, test_idx = member_splits(data.n_samples, config.train_fraction, seeds,
+                                        config.split)
+    model = EnsembleMLP(config.widths, config.activation, seeds, device=config.device)
+    tcfg = config.train_config()
+    epochs = log_spaced_epochs(tcfg.epochs, tcfg.n_records)
+    n_layers = len(config.widths) - 1
+    i_xt = np.zeros((len(seeds), len(epochs), n_layers))
+    i_ty = np.zeros_like(i_xt)
+    bins = original_bins(config.n_bins)
+
+    def estimate(snap: Snapshot) -> None:
+        for layer, t in enumerate(snap.layers):
+            ixt, ity = binned_mutual_information(t.cpu().transpose(1, 2), data.p_y_given_x, bins)
+            i_xt[:, snap.index, layer] = ixt
+            i_ty[:, snap.index, layer] = ity
+
+    history = train_ensemble(model, data, train_idx, test_idx, tcfg, on_record=estimate,
+                             record_epochs=epochs, progress=progress,
+                             desc=f"{len(seeds)} nets, {config.train_fraction:.0%} train")
+    seconds = time.perf_counter() - start
+    tqdm.write(
+        f"information plane: {len(seeds)} members x {config.epochs} epochs "
+        f"({config.train_fraction:.0%} training data) in {seconds:.0f} s; final train acc "
+        f"{np.nanmean(history.train_acc[:, -1]):.3f}, test acc {np.nanmean(history.test_acc[:, -1]):.3f}"
+    )
+    return Result(
+        name=NAME,
+        config=config_dict(config),
+        arrays={"epochs": history.epochs, "i_xt": i_xt, "i_ty": i_ty,
+                "train_acc": history.train_acc, "test_acc": history.test_acc,
+                "train_loss": history.train_loss, "test_loss": history.test_loss,
+                "mi_xy": np.array(data.source.get("mi_xy_bits", np.nan))},
+        meta={"data": data.source, "seconds": seconds, "torch": torch.__version__},
+    )
+
+
+def compression(i_xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer: the seed-averaged I(X;T)'s fall from its peak to the end, and the peak's index.
+
+    Parameters
+    ----------
+    i_xt : ndarray, shape (members, epochs, layers)
+
+    Returns
+    -------
+    drop : ndarray, shape (layers,)
+        max_e mean I(X;T) - mean I(X;T) at the last epoch, in bits (>= 0).
+    peak : ndarray of int, shape (layers,)
+        Index of the recorded epoch where the seed-averaged I(X;T) peaks.
+    """
+    mean = i_xt.mean(axis=0)
+    peak = mean.argmax(axis=0)
+    return mean.max(axis=0) - mean[-1], peak
+
+
+def fitting_gain(i_xt: np.ndarray, i_ty: np.ndarray) -> np.ndarray:
+    """Per layer: rise of the seed-averaged I(T;Y) from initialisation to the I(X;T) peak (bits)."""
+    _, peak = compression(i_xt)
+    mean_ty = i_ty.mean(axis=0)
+    return mean_ty[peak, np.arange(mean_ty.shape[1])] - mean_ty[0]
+
+
+def layer_order_fraction(values: np.ndarray, tol: float = 1e-9) -> float:
+    """Share of (member, epoch, consecutive layer pair) with value(l) >= value(l+1).
+
+    The data-processing inequality demands I(X;T_l) >= I(X;T_{l+1}) and
+    I(T_l;Y) >= I(T_{l+1};Y) for exact mutual information.
+    """
+    return float(np.mean(values[..., :-1] >= values[..., 1:] - tol))
+
+
+def claims(result: Result) -> list[Claim]:
+    """The verdicts of chapter 1 from a run's arrays."""
+    i_xt, i_ty = result["i_xt"], result["i_ty"]
+    hidden = slice(0, i_xt.shape[2] - 1)
+    drop, _ = compression(i_xt[..., hidden])
+    gain = fitting_gain(i_xt[..., hidden], i_ty[..., hidden])
+    last = len(gain)
+    rows = [Claim.test(
+        f"{SOURCE}, Fig. 3", "In the first (fitting) phase the layers gain I(T;Y).",
+        f"rise of mean I(T_{last};Y), epoch 0 to the peak of I(X;T_{last}) (bits)",
+        float(gain[-1]), ">=", 0.1)]
+    for layer, d in enumerate(drop, start=1):
+        rows.append(Claim.test(
+            f"{SOURCE}, Fig. 3", f"Hidden layer {layer} compresses: I(X;T) falls after its peak.",
+            f"fall of mean I(X;T_{layer}) from its peak to the last epoch (bits)",
+            float(d), ">=", 0.1))
+    rows.append(Claim.test(
+        f"{SOURCE}, section 2.3", "Layers obey the data-processing order in I(X;T).",
+        "share of (member, epoch, layer pair) with I(X;T_l) >= I(X;T_l+1)",
+        layer_order_fraction(i_xt), ">=", 0.95))
+    rows.append(Claim.test(
+        f"{SOURCE}, section 2.3", "Layers obey the data-processing order in I(T;Y).",
+        "share of (member, epoch, layer pair) with I(T_l;Y) >= I(T_l+1;Y)",
+        layer_order_fraction(i_ty), ">=", 0.95))
+    return rows

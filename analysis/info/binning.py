@@ -1,0 +1,273 @@
+"""Binning estimates of I(X;T) and I(T;Y) for deterministic layers.
+
+A layer's output T = h(X) is discretised unit by unit, and every input pattern gets the
+tuple of its units' bins as its code. With X uniform over n distinct patterns and T a
+function of X, I(X;T) = H(Bin(T)), the entropy of the codes (Shwartz-Ziv & Tishby 2017,
+section 3.2; Goldfeld et al. 2019, section 5 explain why this measures clustering, not
+information). I(T;Y) follows through the Markov chain Y -> X -> T:
+p(y|t) = mean of p(y|x) over the patterns x in bin t.
+
+Estimates are vectorised over any leading dimensions (members, epochs, ...): codes of a
+row are packed into one integer, each group's keys are sorted once, and run lengths give
+the bin counts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .discrete import entropy_bits
+
+
+class BinScheme(Protocol):
+    """Maps activations of shape (..., n, d) to integer bin codes of the same shape."""
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor: ...
+
+
+def _n_codes(bins: BinScheme) -> int | None:
+    """The number of distinct codes a scheme can produce, when it is fixed in advance."""
+    return getattr(bins, "n_codes", None)
+
+
+@dataclass(frozen=True)
+class EdgeBins:
+    """Bins between sorted edges, with ``np.digitize`` semantics.
+
+    Code i means edges[i-1] <= t < edges[i]; values below the first edge get 0 and values
+    at or above the last edge get ``len(edges)``.
+    """
+
+    edges: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.edges) < 1 or np.any(np.diff(self.edges) <= 0):
+            raise ValueError("edges must be a non-empty, strictly increasing sequence")
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.edges) + 1
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        steps = np.diff(self.edges)
+        uniform = len(self.edges) >= 3 and np.allclose(steps, steps[0], rtol=1e-9, atol=0)
+        if t.dtype != torch.float32 or not uniform:
+            edges = torch.tensor(self.edges, dtype=torch.float64, device=t.device)
+            return torch.bucketize(t.double(), edges, right=True)
+        return self._uniform_codes_float32(t, float(steps[0]))
+
+    def _uniform_codes_float32(self, t: torch.Tensor, step: float) -> torch.Tensor:
+        # For float32 t, "t >= e" equals "t >= e rounded up to float32", so comparisons
+        # against these edges are exact. Arithmetic places every value within 1e-5 bin
+        # widths of its true position; only values that close to an edge are searched,
+        # except exact hits of edges where the arithmetic is known to be right (+-1).
+        edges32 = np.nextafter(np.float32(self.edges), np.float32(np.inf),
+                               where=np.float32(self.edges) < self.edges,
+                               out=np.float32(self.edges))
+        scale = np.float32(1.0 / step)
+        pos = (t - np.float32(self.edges[0])) * scale
+        floor = pos.floor()
+        code = floor.clamp(-1, len(self.edges) - 1).add_(1).to(torch.int64)
+        frac = pos.sub_(floor)
+        near = (frac < 1e-4) | (frac > 1 - 1e-4)
+        for k, value in enumerate(edges32):
+            v = torch.tensor(value)
+            if v.item() == self.edges[k] and int(((v - edges32[0]) * scale).floor()) + 1 == k + 1:
+                near &= t != value
+        where = near.nonzero(as_tuple=True)
+        if where[0].numel():
+            table = torch.from_numpy(edges32).to(t.device)
+            code[where] = torch.bucketize(t[where], table, right=True)
+        return code
+
+
+def original_bins(n_edges: int = 30, low: float = -1.0, high: float = 1.0) -> EdgeBins:
+    """The bins of the code of Shwartz-Ziv & Tishby (2017): ``np.linspace(-1, 1, 30)``."""
+    return EdgeBins(tuple(np.linspace(low, high, n_edges)))
+
+
+@dataclass(frozen=True)
+class FixedWidthBins:
+    """Bins of a fixed width: code = floor(t / size), as in the code of Saxe et al. (2018)."""
+
+    size: float
+
+    def __post_init__(self) -> None:
+        if not self.size > 0:
+            raise ValueError(f"bin size must be > 0, got {self.size}")
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        return torch.floor(t.double() / self.size).long()
+
+
+@dataclass(frozen=True)
+class RangeBins:
+    """``n_bins`` equal-width bins between ``low`` and ``high``.
+
+    Saxe et al. (2018) bin unbounded (ReLU) units into 100 bins between the minimum and
+    maximum activation over all of training: pass those as ``low`` and ``high``. When
+    they are None, each group (each leading index) uses its own minimum and maximum.
+    Values outside [low, high] go to the end bins.
+    """
+
+    n_bins: int
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_bins < 1:
+            raise ValueError(f"n_bins must be >= 1, got {self.n_bins}")
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high, or neither")
+        if self.low is not None and not self.high > self.low:
+            raise ValueError(f"need high > low, got [{self.low}, {self.high}]")
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.double()
+        if self.low is None:
+            flat = t.flatten(-2)
+            lo = flat.amin(-1)[..., None, None]
+            width = (flat.amax(-1)[..., None, None] - lo).clamp_min(1e-300)
+        else:
+            lo, width = self.low, self.high - self.low
+        return ((t - lo) / width * self.n_bins).floor().clamp(0, self.n_bins - 1).long()
+
+
+@dataclass(frozen=True)
+class QuantileBins:
+    """Adaptive bins holding equal numbers of values (equal mass).
+
+    Edges are the quantiles of all of a layer's values (all units, all patterns) in each
+    group, so every bin receives about the same share of activations (Chelombiev et al.
+    2019; used by Saxe et al. 2018 as a check).
+    """
+
+    n_bins: int
+
+    def __post_init__(self) -> None:
+        if self.n_bins < 1:
+            raise ValueError(f"n_bins must be >= 1, got {self.n_bins}")
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.double()
+        flat = t.flatten(-2)
+        lead = flat.shape[:-1]
+        flat = flat.reshape(-1, flat.shape[-1])
+        qs = torch.linspace(0, 1, self.n_bins + 1, dtype=t.dtype, device=t.device)[1:-1]
+        edges = torch.quantile(flat, qs, dim=1).T.contiguous()
+        code = torch.searchsorted(edges, flat.contiguous(), right=True)
+        return code.reshape(*lead, *t.shape[-2:])
+
+
+def _row_keys(codes: torch.Tensor, n_codes: int | None = None) -> torch.Tensor | None:
+    """One int64 per row that is equal exactly when the rows' codes are; None if too wide.
+
+    ``n_codes``, when given, promises codes in [0, n_codes) and saves a pass over the data.
+    """
+    if n_codes is None:
+        lo = int(codes.min())
+        radix = int(codes.max()) - lo + 1
+        codes = codes - lo
+    else:
+        radix = n_codes
+    d = codes.shape[-1]
+    if d * math.log2(max(radix, 2)) >= 63:
+        return None
+    powers = radix ** torch.arange(d, dtype=torch.long, device=codes.device)
+    return (codes * powers).sum(-1)
+
+
+def _row_ids_unique(codes: torch.Tensor) -> torch.Tensor:
+    """Dense ids of equal rows within each group, for rows too wide to pack."""
+    flat = codes.reshape(-1, *codes.shape[-2:])
+    ids = torch.stack([torch.unique(g, dim=0, return_inverse=True)[1] for g in flat])
+    return ids.reshape(codes.shape[:-1])
+
+
+def entropy_of_codes(codes: torch.Tensor, p_y_given_x: np.ndarray | torch.Tensor,
+                     n_codes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """H(T) and H(Y|T) in bits of discrete codes of equiprobable inputs.
+
+    Parameters
+    ----------
+    codes : Tensor of int, shape (..., n, d)
+        Bin codes of every input's d units.
+    p_y_given_x : array, shape (n, n_classes)
+        Conditional label distribution of every input.
+    n_codes : int, optional
+        Codes are known to lie in [0, n_codes).
+
+    Returns
+    -------
+    h_t, h_y_given_t : ndarray of shape ``codes.shape[:-2]``
+    """
+    lead, n = codes.shape[:-2], codes.shape[-2]
+    keys = _row_keys(codes, n_codes)
+    if keys is None:
+        keys = _row_ids_unique(codes)
+    keys = keys.reshape(-1, n)
+    groups = keys.shape[0]
+    pyx = torch.as_tensor(p_y_given_x, dtype=torch.float64, device=codes.device)
+    if pyx.shape[0] != n:
+        raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {n} inputs")
+
+    sorted_keys, order = torch.sort(keys, dim=1)
+    change = sorted_keys[:, 1:] != sorted_keys[:, :-1]
+    edge = torch.ones(groups, n + 1, dtype=torch.bool, device=codes.device)
+    edge[:, 1:-1] = change
+    first = edge[:, :-1].reshape(-1).nonzero().squeeze(1)
+    last = edge[:, 1:].reshape(-1).nonzero().squeeze(1)
+    p_t = (last - first + 1).double() / n
+    group = first // n
+
+    h_t = torch.zeros(groups, dtype=torch.float64, device=codes.device)
+    h_t.index_add_(0, group, -p_t * torch.log2(p_t))
+
+    # Label mass of every run from per-group cumulative sums over the sorted patterns.
+    cum = pyx[order].cumsum(dim=1).reshape(groups * n, -1)
+    before = torch.where((first % n == 0)[:, None], 0.0, cum[(first - 1).clamp_min(0)])
+    q = (cum[last] - before) / (p_t * n)[:, None]
+    h_q = -(q * torch.log2(q.clamp_min(1e-300))).sum(1)
+    h_y_t = torch.zeros(groups, dtype=torch.float64, device=codes.device)
+    h_y_t.index_add_(0, group, p_t * h_q)
+    return h_t.reshape(lead).cpu().numpy(), h_y_t.reshape(lead).cpu().numpy()
+
+
+def binned_mutual_information(
+    activations: torch.Tensor | np.ndarray,
+    p_y_given_x: np.ndarray,
+    bins: BinScheme | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """I(X;T) and I(T;Y) in bits of deterministic layers over equiprobable inputs.
+
+    With X uniform over n distinct patterns, I(X;T) = H(Bin(T)); I(T;Y) = H(Y) - H(Y|T)
+    with p(y|t) the mean of p(y|x) over the patterns in bin t.
+
+    Parameters
+    ----------
+    activations : array, shape (..., n, d)
+        A layer's output for every one of the n inputs; leading dimensions (members,
+        epochs, ...) are estimated independently.
+    p_y_given_x : array, shape (n, n_classes)
+        The label distribution of every input (one-hot for deterministic labels).
+    bins : BinScheme
+        How units are discretised; default :func:`original_bins` (30 edges on [-1, 1]).
+
+    Returns
+    -------
+    i_xt, i_ty : ndarray of shape ``activations.shape[:-2]``
+
+    References
+    ----------
+    Shwartz-Ziv & Tishby (2017), section 3.2 and their code (``calc_information``);
+    Goldfeld et al. (2019), section 5.
+    """
+    t = torch.as_tensor(activations)
+    bins = original_bins() if bins is None else bins
+    h_t, h_y_t = entropy_of_codes(bins.codes(t), p_y_given_x, _n_codes(bins))
+    p_y = np.asarray(p_y_given_x, dtype=np.float64).mean(axis=0)
+    return h_t, entropy_bits(p_y) - h_y_t
