@@ -2,9 +2,10 @@
 
 The notebooks in ``notebooks/`` are sources without outputs. ``run`` executes one with
 papermill under a profile (``profiles/<name>.yml``: parameters per notebook) plus any
-``-p key=value`` overrides; ``book`` executes all of them into ``book/chapters/`` and
-builds the HTML book with jupyter-book; ``regress`` re-executes executed notebooks with
-nbval and fails on any changed text output (verdict tables included).
+``-p key=value`` overrides; ``refresh`` re-executes all of them into the profile's
+reference folder; ``book`` executes all of them into ``book/chapters/`` (the published
+reference) and builds the HTML book with jupyter-book; ``regress`` re-executes the
+references with nbval and fails on any changed text output (verdict tables included).
 """
 from __future__ import annotations
 
@@ -87,6 +88,21 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any],
     return output
 
 
+def reference_folder(profile: str) -> Path:
+    """Where the executed notebooks of a profile are kept as references."""
+    return {"default": CHAPTERS, "smoke": REFERENCES}[profile]
+
+
+def execute_all(profile: str, folder: Path) -> list[Path]:
+    """Execute every source notebook under ``profile`` into ``folder``."""
+    done = []
+    for name in notebook_names():
+        nb = NOTEBOOKS / f"{name}.ipynb"
+        print(f"== {name} ({profile}) -> {folder / nb.name}", flush=True)
+        done.append(execute(nb, folder / nb.name, parameters_for(nb, profile)))
+    return done
+
+
 def build_book(strict: bool = True) -> Path:
     """Build the HTML book with jupyter-book into ``_build/html``."""
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
@@ -117,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="override a parameter (YAML value); repeatable")
     p_run.add_argument("-o", "--output", type=Path,
                        help="executed notebook (default: _build/executed/<profile>/<name>.ipynb)")
+    p_ref = sub.add_parser("refresh", help="re-execute every notebook into its reference "
+                           "folder (default: book/chapters; smoke: tests/notebooks/references)")
+    p_ref.add_argument("--profile", default="default", choices=["default", "smoke"])
     p_book = sub.add_parser("book", help="execute every notebook and build the HTML book")
     p_book.add_argument("--profile", default="default")
     p_book.add_argument("--no-execute", action="store_true",
@@ -136,18 +155,17 @@ def main(argv: list[str] | None = None) -> int:
         execute(nb, out, parameters_for(nb, args.profile, parse_overrides(args.param)))
         print(f"executed {nb.name} ({args.profile}) -> {out}")
         return 0
+    if args.command == "refresh":
+        execute_all(args.profile, reference_folder(args.profile))
+        return 0
     if args.command == "book":
         if not args.no_execute:
-            for name in notebook_names():
-                nb = NOTEBOOKS / f"{name}.ipynb"
-                print(f"== {name} ({args.profile})", flush=True)
-                execute(nb, CHAPTERS / nb.name, parameters_for(nb, args.profile))
+            execute_all(args.profile, CHAPTERS)
         html = build_book()
         print(f"book built: {html / 'index.html'}")
         return 0
     if args.command == "regress":
-        folder = CHAPTERS if args.profile == "default" else REFERENCES
-        return regress(sorted(folder.glob("*.ipynb")))
+        return regress(sorted(reference_folder(args.profile).glob("*.ipynb")))
     return 2
 
 

@@ -1,0 +1,43 @@
+"""Every notebook executes under the smoke profile and reproduces its reference verdicts.
+
+The references in tests/notebooks/references are also re-executed cell by cell by nbval
+(``--nbval`` in the pytest options), which compares every text output.
+"""
+import nbformat
+import pytest
+
+from analysis import cli
+
+NAMES = cli.notebook_names()
+
+
+def last_stdout(nb) -> str:
+    cell = [c for c in nb.cells if c.cell_type == "code"][-1]
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_every_notebook_has_a_reference():
+    assert NAMES
+    assert sorted(p.stem for p in cli.REFERENCES.glob("*.ipynb")) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_notebook_has_parameters_and_no_outputs(name):
+    nb = nbformat.read(cli.NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert any("parameters" in c.metadata.get("tags", []) for c in code)
+    assert all(not c.outputs for c in code)
+    assert "show_verdicts" in code[-1].source
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", NAMES)
+def test_smoke_execution_reproduces_reference_verdicts(name, tmp_path):
+    source = cli.NOTEBOOKS / f"{name}.ipynb"
+    out = cli.execute(source, tmp_path / f"{name}.ipynb",
+                      cli.parameters_for(source, "smoke"), progress=False)
+    executed = nbformat.read(out, as_version=4)
+    reference = nbformat.read(cli.REFERENCES / f"{name}.ipynb", as_version=4)
+    verdicts = last_stdout(executed)
+    assert "supported" in verdicts
+    assert verdicts == last_stdout(reference)

@@ -1,0 +1,135 @@
+"""Binning estimators against hand-computed cases and the original code's algorithm."""
+import numpy as np
+import pytest
+import torch
+
+from analysis.info import (EdgeBins, FixedWidthBins, QuantileBins, RangeBins,
+                           binned_mutual_information, entropy_bits, mutual_information_xy,
+                           original_bins)
+
+N = 4096
+rng = np.random.default_rng(1)
+P_SOFT = np.stack([1 - (p := rng.uniform(0.05, 0.95, N)), p], axis=1)
+LABELS = np.arange(N) % 2
+P_HARD = np.eye(2)[LABELS]
+
+
+def reference_mi(act, pyx, edges):
+    """The original code's algorithm: digitize, rows as void scalars, np.unique."""
+    digitized = np.digitize(act, edges)
+    rows = np.ascontiguousarray(digitized).view(
+        np.dtype((np.void, digitized.dtype.itemsize * digitized.shape[1])))
+    _, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    p_t = counts / len(act)
+    q = np.stack([np.bincount(inverse, weights=pyx[:, c]) for c in range(pyx.shape[1])], 1)
+    q /= counts[:, None]
+    h_y_t = p_t @ entropy_bits(q, axis=1)
+    return entropy_bits(p_t), entropy_bits(pyx.mean(0)) - h_y_t
+
+
+def test_one_bin_carries_nothing():
+    act = np.full((N, 3), 0.5, dtype=np.float32)
+    ixt, ity = binned_mutual_information(act, P_SOFT)
+    assert ixt == pytest.approx(0.0, abs=1e-12) and ity == pytest.approx(0.0, abs=1e-12)
+
+
+def test_all_distinct_codes_keep_everything():
+    codes = ((np.arange(N)[:, None] >> np.arange(12)) & 1).astype(np.float32)  # 12 binary units
+    ixt, ity = binned_mutual_information(codes * 1.5 - 0.75, P_SOFT)
+    assert ixt == pytest.approx(12.0)
+    assert ity == pytest.approx(mutual_information_xy(P_SOFT))
+
+
+def test_two_clusters_one_bit():
+    act = np.where(np.arange(N) < N // 2, -0.9, 0.9).astype(np.float32)[:, None]
+    ixt, ity = binned_mutual_information(act, P_HARD)
+    assert ixt == pytest.approx(1.0)
+    assert ity == pytest.approx(0.0, abs=1e-12)  # labels alternate: each cluster is 50/50
+
+
+def test_label_pure_clusters_keep_label_information():
+    act = np.where(LABELS == 1, 0.9, -0.9).astype(np.float32)[:, None]
+    ixt, ity = binned_mutual_information(act, P_HARD)
+    assert ixt == pytest.approx(1.0) and ity == pytest.approx(1.0)
+    # four clusters, each label-pure: I(X;T) = 2 bits, I(T;Y) still H(Y) = 1 bit
+    act4 = np.where(LABELS == 1, 0.9, -0.9) + np.where(np.arange(N) < N // 2, 0.05, -0.05)
+    ixt4, ity4 = binned_mutual_information(act4.astype(np.float32)[:, None], P_HARD)
+    assert ixt4 == pytest.approx(2.0) and ity4 == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_edge_codes_follow_np_digitize_exactly(dtype):
+    edges = np.linspace(-1, 1, 30)
+    tricky = np.concatenate([
+        edges, np.nextafter(edges, -2), np.nextafter(edges, 2), [-5.0, -1.0, 0.0, 1.0, 5.0],
+        np.float32(edges), rng.uniform(-1.2, 1.2, 20000)]).astype(dtype)
+    got = original_bins().codes(torch.as_tensor(tricky))
+    assert np.array_equal(got.numpy(), np.digitize(tricky, edges))
+
+
+def test_uneven_edges_use_exact_search():
+    edges = (-1.0, -0.2, 0.0, 0.7)
+    x = np.array([-2, -1, -0.5, -0.2, 0, 0.1, 0.7, 3], dtype=np.float32)
+    assert EdgeBins(edges).codes(torch.as_tensor(x)).tolist() == np.digitize(x, edges).tolist()
+
+
+def test_vectorised_estimates_equal_the_original_algorithm():
+    scales = torch.tensor([0.3, 1.0, 4.0, 30.0])
+    act = torch.tanh(torch.randn(3, 4, N, 5, generator=torch.Generator().manual_seed(0))
+                     * scales[None, :, None, None])
+    act[..., :50, :] = 1.0  # saturated units sit exactly on the last edge
+    ixt, ity = binned_mutual_information(act, P_SOFT)
+    assert ixt.shape == (3, 4)
+    edges = np.linspace(-1, 1, 30)
+    for i in range(3):
+        for j in range(4):
+            ref = reference_mi(act[i, j].numpy(), P_SOFT, edges)
+            assert ixt[i, j] == pytest.approx(ref[0], abs=1e-10)
+            assert ity[i, j] == pytest.approx(ref[1], abs=1e-10)
+
+
+def test_rows_too_wide_to_pack_fall_back_exactly():
+    act = np.tanh(rng.normal(size=(2, 512, 40)) * 0.05).astype(np.float32)  # 31^40 >> 2^63
+    act[:, 256:] = act[:, :256]  # every row twice: H(T) = 8 bits
+    pyx = P_SOFT[:512]
+    ixt, ity = binned_mutual_information(act, pyx)
+    for g in range(2):
+        ref = reference_mi(act[g], pyx, np.linspace(-1, 1, 30))
+        assert ixt[g] == pytest.approx(ref[0]) and ity[g] == pytest.approx(ref[1])
+
+
+def test_fixed_width_bins_floor():
+    x = torch.tensor([-0.6, -0.5, -0.01, 0.0, 0.49, 0.5, 1.2])
+    assert FixedWidthBins(0.5).codes(x).tolist() == [-2, -1, -1, 0, 0, 1, 2]
+
+
+def test_range_bins_between_min_and_max():
+    x = torch.tensor([[[0.0], [1.0], [2.5], [10.0]]])
+    assert RangeBins(4, 0.0, 10.0).codes(x).flatten().tolist() == [0, 0, 1, 3]
+    assert RangeBins(4).codes(x).flatten().tolist() == [0, 0, 1, 3]  # own min and max
+    assert RangeBins(2, 0.0, 1.0).codes(torch.tensor([-3.0, 7.0])).tolist() == [0, 1]
+
+
+def test_quantile_bins_hold_equal_mass():
+    x = torch.randn(2, 4000, 1, generator=torch.Generator().manual_seed(3)).exp()
+    codes = QuantileBins(8).codes(x)
+    for g in range(2):
+        counts = np.bincount(codes[g].flatten().numpy(), minlength=8)
+        assert counts.min() >= 490 and counts.max() <= 510
+    ixt, _ = binned_mutual_information(x, P_SOFT[:4000], QuantileBins(8))
+    assert ixt == pytest.approx([3.0, 3.0], abs=0.01)
+
+
+@pytest.mark.parametrize("bad", [lambda: EdgeBins(()), lambda: EdgeBins((0.0, 0.0)),
+                                 lambda: FixedWidthBins(0.0), lambda: RangeBins(0),
+                                 lambda: RangeBins(5, 1.0, 0.0), lambda: RangeBins(5, 0.0),
+                                 lambda: QuantileBins(0)])
+def test_bad_schemes_are_refused(bad):
+    with pytest.raises(ValueError):
+        bad()
+
+
+def test_label_rows_must_match_inputs():
+    with pytest.raises(ValueError, match="rows"):
+        binned_mutual_information(np.zeros((10, 2), np.float32), P_SOFT)
