@@ -70,13 +70,50 @@ class Snapshot:
 
 @dataclass
 class History:
-    """Per-member metrics at every recorded epoch; arrays have shape (members, records)."""
+    """Per-member metrics at every recorded epoch; arrays have shape (members, records).
+
+    The gradient statistics (shape (members, records, layers)) describe the minibatch
+    gradients of each layer's weights over the batches of a recorded epoch
+    (Shwartz-Ziv & Tishby 2017, Fig. 4): ``grad_mean`` is the Frobenius norm of their
+    mean, ``grad_std`` the Frobenius norm of their element-wise standard deviation, and
+    ``weight_norm`` the Frobenius norm of the weights at the end of that epoch. They are
+    NaN at epoch 0, where no batch has been seen.
+    """
 
     epochs: np.ndarray
     train_loss: np.ndarray
     test_loss: np.ndarray
     train_acc: np.ndarray
     test_acc: np.ndarray
+    grad_mean: np.ndarray
+    grad_std: np.ndarray
+    weight_norm: np.ndarray
+
+
+class GradientMoments:
+    """Running sums of the minibatch gradients of every layer's weights over one epoch."""
+
+    def __init__(self, weights: Sequence[torch.Tensor]) -> None:
+        self.weights = list(weights)
+        self.sum = [torch.zeros_like(w) for w in self.weights]
+        self.sum_sq = [torch.zeros_like(w) for w in self.weights]
+        self.batches = 0
+
+    def add(self) -> None:
+        """Accumulate the gradients now held by the weights."""
+        for w, s, q in zip(self.weights, self.sum, self.sum_sq):
+            s.add_(w.grad)
+            q.addcmul_(w.grad, w.grad)
+        self.batches += 1
+
+    def norms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per member and layer: |mean gradient|, |std of gradients|, |weights| (Frobenius)."""
+        n = self.batches
+        mean = [s / n for s in self.sum]
+        var = [(q / n - m * m).clamp_min_(0.0) for q, m in zip(self.sum_sq, mean)]
+        def frob(ts: list[torch.Tensor]) -> np.ndarray:
+            return torch.stack([t.flatten(1).norm(dim=1) for t in ts], 1).cpu().numpy()
+        return frob(mean), frob([v.sqrt() for v in var]), frob([w.detach() for w in self.weights])
 
 
 def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
@@ -161,7 +198,8 @@ def train_ensemble(
     Returns
     -------
     History
-        Loss and accuracy of every member on its train and test sets at each record.
+        Loss and accuracy of every member on its train and test sets at each record, and
+        the statistics of the minibatch gradients over each recorded epoch.
     """
     device = model.device
     M = model.n_members
@@ -179,6 +217,7 @@ def train_ensemble(
     generators = [torch.Generator().manual_seed(int(s) + 1_000_003) for s in model.seeds]
 
     stats = np.full((4, M, len(record_epochs)), np.nan)
+    grads = np.full((3, M, len(record_epochs), len(model.weights)), np.nan)
     record_at = {int(e): i for i, e in enumerate(record_epochs)}
 
     def record(epoch: int) -> None:
@@ -197,6 +236,7 @@ def train_ensemble(
     bar = tqdm(range(1, int(record_epochs.max()) + 1), desc=desc, disable=not progress,
                mininterval=1.0, unit="epoch")
     for epoch in bar:
+        moments = GradientMoments(model.weights) if epoch in record_at else None
         order = torch.stack([torch.randperm(n_train, generator=g) for g in generators])
         order = torch.gather(tr, 1, order.to(device))
         for start in range(0, n_train, batch):
@@ -206,11 +246,15 @@ def train_ensemble(
                 logits, y_all[idx], reduction="sum") / idx.shape[1]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if moments is not None:
+                moments.add()
             optimizer.step()
-        if epoch in record_at:
+        if moments is not None:
+            grads[:, :, record_at[epoch]] = moments.norms()
             record(epoch)
             bar.set_postfix(train_acc=f"{np.nanmean(stats[1, :, record_at[epoch]]):.3f}",
                             refresh=False)
     bar.close()
     return History(epochs=record_epochs.astype(np.int64), train_loss=stats[0],
-                   train_acc=stats[1], test_loss=stats[2], test_acc=stats[3])
+                   train_acc=stats[1], test_loss=stats[2], test_acc=stats[3],
+                   grad_mean=grads[0], grad_std=grads[1], weight_norm=grads[2])

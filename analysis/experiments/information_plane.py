@@ -72,8 +72,10 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     -------
     Result
         Arrays ``epochs`` (E,), ``i_xt`` and ``i_ty`` (members, E, layers) in bits,
-        ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E), and
-        ``mi_xy`` (the task's I(X;Y)); ``meta`` records the data source and run time.
+        ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E),
+        ``grad_mean``, ``grad_std``, ``weight_norm`` (members, E, layers; see
+        :class:`~analysis.train.History`) and ``mi_xy`` (the task's I(X;Y)); ``meta``
+        records the data source and run time.
     """
     data = load_spherical(config.data)
     check_architecture(config.widths, config.activation, data.n_features, data.n_classes)
@@ -116,6 +118,8 @@ def _compute(config: Config, data, progress: bool) -> Result:
         arrays={"epochs": history.epochs, "i_xt": i_xt, "i_ty": i_ty,
                 "train_acc": history.train_acc, "test_acc": history.test_acc,
                 "train_loss": history.train_loss, "test_loss": history.test_loss,
+                "grad_mean": history.grad_mean, "grad_std": history.grad_std,
+                "weight_norm": history.weight_norm,
                 "mi_xy": np.array(data.source.get("mi_xy_bits", np.nan))},
         meta={"data": data.source, "seconds": seconds, "torch": torch.__version__},
     )

@@ -145,3 +145,31 @@ def test_full_batch_gradient_descent_is_deterministic(task):
         runs.append(train_ensemble(model, task, tr, te, TrainConfig(
             optimizer="sgd", lr=0.1, batch_size=None, epochs=5), progress=False).train_loss)
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_gradient_moments_match_numpy():
+    from analysis.train import GradientMoments
+
+    w = torch.nn.Parameter(torch.ones(2, 3, 4))
+    batches = [torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(i)) for i in range(5)]
+    moments = GradientMoments([w])
+    for g in batches:
+        w.grad = g.clone()
+        moments.add()
+    mean, std, norm = moments.norms()
+    stack = torch.stack(batches).numpy()
+    for k in range(2):
+        assert mean[k, 0] == pytest.approx(np.linalg.norm(stack[:, k].mean(0)), rel=1e-5)
+        assert std[k, 0] == pytest.approx(np.linalg.norm(stack[:, k].std(0)), rel=1e-5)
+        assert norm[k, 0] == pytest.approx(np.sqrt(12.0))
+
+
+def test_gradient_statistics_are_recorded(task):
+    tr, te = member_splits(task.n_samples, 0.85, [0, 1])
+    model = EnsembleMLP(SZT_WIDTHS, "tanh", [0, 1])
+    hist = train_ensemble(model, task, tr, te, TrainConfig(epochs=4, n_records=4), progress=False)
+    assert hist.grad_mean.shape == (2, len(hist.epochs), 6) and hist.epochs.tolist() == [0, 1, 2, 4]
+    assert np.all(np.isnan(hist.grad_mean[:, 0])) and np.all(hist.grad_std[:, 1:] > 0)
+    full = train_ensemble(EnsembleMLP(SZT_WIDTHS, "tanh", [0]), task, tr[:1], te[:1],
+                          TrainConfig(batch_size=None, epochs=2), progress=False)
+    assert np.allclose(full.grad_std[:, 1:], 0.0, atol=1e-6)  # one batch: no spread
