@@ -98,3 +98,66 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def gradient_phases(axes: Sequence[Axes], epochs: np.ndarray, mean: np.ndarray,
+                    std: np.ndarray, transitions: np.ndarray | None = None,
+                    onsets: np.ndarray | None = None) -> None:
+    """Per layer, the norms of the gradients' mean and std on log-log axes (SZT Fig. 4).
+
+    Vertical lines mark the drift-to-diffusion transition (grey) and the start of
+    compression (red, dotted) where they exist.
+    """
+    keep = epochs > 0
+    for layer, ax in enumerate(axes):
+        ax.loglog(epochs[keep], mean[keep, layer], label="mean")
+        ax.loglog(epochs[keep], std[keep, layer], "--", label="std")
+        if transitions is not None and np.isfinite(transitions[layer]):
+            ax.axvline(transitions[layer], color="0.4", lw=1, label="transition")
+        if onsets is not None and np.isfinite(onsets[layer]):
+            ax.axvline(onsets[layer], color="tab:red", ls=":", lw=1.5, label="compression")
+        ax.set_title(f"layer {layer + 1}")
+        ax.set_xlabel("epoch")
+    axes[0].set_ylabel("gradient norm")
+    axes[0].legend(fontsize="small")
+
+
+def animate_information_plane(i_xt: np.ndarray, i_ty: np.ndarray, epochs: np.ndarray,
+                              max_frames: int = 60, title: str = "") -> str:
+    """The information plane over epochs as a self-contained JavaScript animation.
+
+    Every frame shows all members' layers (small points) and the seed-averaged layers
+    (large points joined in layer order). Returns HTML that plays in a browser without
+    any extra software (matplotlib's ``to_jshtml``); display it with
+    ``IPython.display.HTML``.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    frames = np.unique(np.linspace(0, len(epochs) - 1, min(max_frames, len(epochs))).astype(int))
+    colors = layer_colors(i_xt.shape[2])
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=70)
+    members = [ax.scatter([], [], s=8, color=c, alpha=0.35, linewidths=0) for c in colors]
+    line, = ax.plot([], [], color="0.3", lw=1)
+    means = ax.scatter(i_xt[:, 0].mean(0), i_ty[:, 0].mean(0), s=60, c=colors,
+                       edgecolors="k", zorder=3)
+    ax.set_xlim(-0.3, max(12.5, float(np.nanmax(i_xt)) + 0.3))
+    ax.set_ylim(-0.03, float(np.nanmax(i_ty)) * 1.05 + 0.02)
+    ax.set_xlabel("I(X;T) [bits]")
+    ax.set_ylabel("I(T;Y) [bits]")
+    label = ax.text(0.02, 0.95, "", transform=ax.transAxes, va="top")
+    if title:
+        ax.set_title(title)
+
+    def draw(k: int):
+        for layer, sc in enumerate(members):
+            sc.set_offsets(np.c_[i_xt[:, k, layer], i_ty[:, k, layer]])
+        mx, my = i_xt[:, k].mean(0), i_ty[:, k].mean(0)
+        line.set_data(mx, my)
+        means.set_offsets(np.c_[mx, my])
+        label.set_text(f"epoch {epochs[k]}")
+        return (*members, line, means, label)
+
+    anim = FuncAnimation(fig, draw, frames=frames, interval=120, blit=False)
+    html = anim.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return html
