@@ -139,7 +139,7 @@ def compression(i_xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     peak : ndarray of int, shape (layers,)
         Index of the recorded epoch where the seed-averaged I(X;T) peaks.
     """
-    mean = i_xt.mean(axis=0)
+    mean = np.round(i_xt.mean(axis=0), 9)  # exact ties (e.g. a layer flat at 12 bits) -> first
     peak = mean.argmax(axis=0)
     return mean.max(axis=0) - mean[-1], peak
 

@@ -8,8 +8,9 @@ information). I(T;Y) follows through the Markov chain Y -> X -> T:
 p(y|t) = mean of p(y|x) over the patterns x in bin t.
 
 Estimates are vectorised over any leading dimensions (members, epochs, ...): codes of a
-row are packed into one integer, each group's keys are sorted once, and run lengths give
-the bin counts.
+row are packed into one integer and each group's distinct keys are counted in a hash
+table by a compiled kernel (:mod:`analysis.info.code_counts`); for edge bins the binning
+happens in the same pass.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from .code_counts import binned_entropies, count_entropies
 from .discrete import entropy_bits
 
 
@@ -52,37 +54,15 @@ class EdgeBins:
     def n_codes(self) -> int:
         return len(self.edges) + 1
 
-    def codes(self, t: torch.Tensor) -> torch.Tensor:
+    @property
+    def uniform(self) -> bool:
+        """Whether the edges are equally spaced (then bins are located by arithmetic)."""
         steps = np.diff(self.edges)
-        uniform = len(self.edges) >= 3 and np.allclose(steps, steps[0], rtol=1e-9, atol=0)
-        if t.dtype != torch.float32 or not uniform:
-            edges = torch.tensor(self.edges, dtype=torch.float64, device=t.device)
-            return torch.bucketize(t.double(), edges, right=True)
-        return self._uniform_codes_float32(t, float(steps[0]))
+        return len(self.edges) >= 3 and bool(np.allclose(steps, steps[0], rtol=1e-9, atol=0))
 
-    def _uniform_codes_float32(self, t: torch.Tensor, step: float) -> torch.Tensor:
-        # For float32 t, "t >= e" equals "t >= e rounded up to float32", so comparisons
-        # against these edges are exact. Arithmetic places every value within 1e-5 bin
-        # widths of its true position; only values that close to an edge are searched,
-        # except exact hits of edges where the arithmetic is known to be right (+-1).
-        edges32 = np.nextafter(np.float32(self.edges), np.float32(np.inf),
-                               where=np.float32(self.edges) < self.edges,
-                               out=np.float32(self.edges))
-        scale = np.float32(1.0 / step)
-        pos = (t - np.float32(self.edges[0])) * scale
-        floor = pos.floor()
-        code = floor.clamp(-1, len(self.edges) - 1).add_(1).to(torch.int64)
-        frac = pos.sub_(floor)
-        near = (frac < 1e-4) | (frac > 1 - 1e-4)
-        for k, value in enumerate(edges32):
-            v = torch.tensor(value)
-            if v.item() == self.edges[k] and int(((v - edges32[0]) * scale).floor()) + 1 == k + 1:
-                near &= t != value
-        where = near.nonzero(as_tuple=True)
-        if where[0].numel():
-            table = torch.from_numpy(edges32).to(t.device)
-            code[where] = torch.bucketize(t[where], table, right=True)
-        return code
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        edges = torch.tensor(self.edges, dtype=torch.float64, device=t.device)
+        return torch.bucketize(t.double(), edges, right=True)
 
 
 def original_bins(n_edges: int = 30, low: float = -1.0, high: float = 1.0) -> EdgeBins:
@@ -209,32 +189,11 @@ def entropy_of_codes(codes: torch.Tensor, p_y_given_x: np.ndarray | torch.Tensor
     keys = _row_keys(codes, n_codes)
     if keys is None:
         keys = _row_ids_unique(codes)
-    keys = keys.reshape(-1, n)
-    groups = keys.shape[0]
-    pyx = torch.as_tensor(p_y_given_x, dtype=torch.float64, device=codes.device)
+    pyx = np.ascontiguousarray(p_y_given_x, dtype=np.float64)
     if pyx.shape[0] != n:
         raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {n} inputs")
-
-    sorted_keys, order = torch.sort(keys, dim=1)
-    change = sorted_keys[:, 1:] != sorted_keys[:, :-1]
-    edge = torch.ones(groups, n + 1, dtype=torch.bool, device=codes.device)
-    edge[:, 1:-1] = change
-    first = edge[:, :-1].reshape(-1).nonzero().squeeze(1)
-    last = edge[:, 1:].reshape(-1).nonzero().squeeze(1)
-    p_t = (last - first + 1).double() / n
-    group = first // n
-
-    h_t = torch.zeros(groups, dtype=torch.float64, device=codes.device)
-    h_t.index_add_(0, group, -p_t * torch.log2(p_t))
-
-    # Label mass of every run from per-group cumulative sums over the sorted patterns.
-    cum = pyx[order].cumsum(dim=1).reshape(groups * n, -1)
-    before = torch.where((first % n == 0)[:, None], 0.0, cum[(first - 1).clamp_min(0)])
-    q = (cum[last] - before) / (p_t * n)[:, None]
-    h_q = -(q * torch.log2(q.clamp_min(1e-300))).sum(1)
-    h_y_t = torch.zeros(groups, dtype=torch.float64, device=codes.device)
-    h_y_t.index_add_(0, group, p_t * h_q)
-    return h_t.reshape(lead).cpu().numpy(), h_y_t.reshape(lead).cpu().numpy()
+    h_t, h_y_t = count_entropies(np.ascontiguousarray(keys.reshape(-1, n).cpu().numpy()), pyx)
+    return h_t.reshape(lead), h_y_t.reshape(lead)
 
 
 def binned_mutual_information(
@@ -268,6 +227,15 @@ def binned_mutual_information(
     """
     t = torch.as_tensor(activations)
     bins = original_bins() if bins is None else bins
-    h_t, h_y_t = entropy_of_codes(bins.codes(t), p_y_given_x, _n_codes(bins))
-    p_y = np.asarray(p_y_given_x, dtype=np.float64).mean(axis=0)
-    return h_t, entropy_bits(p_y) - h_y_t
+    pyx = np.ascontiguousarray(p_y_given_x, dtype=np.float64)
+    if pyx.shape[0] != t.shape[-2]:
+        raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {t.shape[-2]} inputs")
+    if isinstance(bins, EdgeBins) and t.shape[-1] * math.log2(bins.n_codes) < 63:
+        lead = t.shape[:-2]
+        act = t.detach().cpu().reshape(-1, *t.shape[-2:]).numpy()
+        h_t, h_y_t = binned_entropies(act, np.asarray(bins.edges, dtype=np.float64),
+                                      bins.uniform, pyx)
+        h_t, h_y_t = h_t.reshape(lead), h_y_t.reshape(lead)
+    else:
+        h_t, h_y_t = entropy_of_codes(bins.codes(t), pyx, _n_codes(bins))
+    return h_t, entropy_bits(pyx.mean(axis=0)) - h_y_t
