@@ -74,8 +74,9 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
         Arrays ``epochs`` (E,), ``i_xt`` and ``i_ty`` (members, E, layers) in bits,
         ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E),
         ``grad_mean``, ``grad_std``, ``weight_norm`` (members, E, layers; see
-        :class:`~analysis.train.History`) and ``mi_xy`` (the task's I(X;Y)); ``meta``
-        records the data source and run time.
+        :class:`~analysis.train.History`), ``final_layer1`` ... ``final_layerL`` (the
+        layers' outputs at the last epoch, (members, n_samples, width)) and ``mi_xy``
+        (the task's I(X;Y)); ``meta`` records the data source and run time.
     """
     data = load_spherical(config.data)
     check_architecture(config.widths, config.activation, data.n_features, data.n_classes)
@@ -96,12 +97,16 @@ def _compute(config: Config, data, progress: bool) -> Result:
     i_xt = np.zeros((len(seeds), len(epochs), n_layers))
     i_ty = np.zeros_like(i_xt)
     bins = original_bins(config.n_bins)
+    final: dict[str, np.ndarray] = {}
 
     def estimate(snap: Snapshot) -> None:
         for layer, t in enumerate(snap.layers):
-            ixt, ity = binned_mutual_information(t.cpu().transpose(1, 2), data.p_y_given_x, bins)
+            t = t.cpu().transpose(1, 2)
+            ixt, ity = binned_mutual_information(t, data.p_y_given_x, bins)
             i_xt[:, snap.index, layer] = ixt
             i_ty[:, snap.index, layer] = ity
+            if snap.epoch == epochs[-1]:
+                final[f"final_layer{layer + 1}"] = t.numpy().copy()
 
     history = train_ensemble(model, data, train_idx, test_idx, tcfg, on_record=estimate,
                              record_epochs=epochs, progress=progress,
@@ -119,7 +124,7 @@ def _compute(config: Config, data, progress: bool) -> Result:
                 "train_acc": history.train_acc, "test_acc": history.test_acc,
                 "train_loss": history.train_loss, "test_loss": history.test_loss,
                 "grad_mean": history.grad_mean, "grad_std": history.grad_std,
-                "weight_norm": history.weight_norm,
+                "weight_norm": history.weight_norm, **final,
                 "mi_xy": np.array(data.source.get("mi_xy_bits", np.nan))},
         meta={"data": data.source, "seconds": seconds, "torch": torch.__version__},
     )
