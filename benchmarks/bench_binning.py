@@ -17,23 +17,11 @@ import numpy as np
 import torch
 
 from analysis.data import spherical_rule
-from analysis.info import binned_mutual_information, entropy_bits
+from analysis.info import binned_mutual_information
+from analysis.info.binning import binned_mutual_information_reference
 from analysis.nets import SZT_WIDTHS, EnsembleMLP
 
 EDGES = np.linspace(-1, 1, 30)
-
-
-def original_algorithm(act: np.ndarray, pyx: np.ndarray) -> tuple[float, float]:
-    """One (member, epoch, layer) case as the original code computes it."""
-    digitized = np.digitize(act, EDGES)
-    rows = np.ascontiguousarray(digitized).view(
-        np.dtype((np.void, digitized.dtype.itemsize * digitized.shape[1])))
-    _, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    p_t = counts / len(act)
-    q = np.stack([np.bincount(inverse, weights=pyx[:, c]) for c in range(pyx.shape[1])], 1)
-    q /= counts[:, None]
-    return float(entropy_bits(p_t)), float(entropy_bits(pyx.mean(0)) - p_t @ entropy_bits(q, axis=1))
 
 
 def layers_at(model: EnsembleMLP, x: torch.Tensor, scale: float) -> list[torch.Tensor]:
@@ -69,7 +57,7 @@ def main() -> None:
             if e in check:
                 for m in range(min(2, t.shape[0])):
                     start = time.perf_counter()
-                    ref = original_algorithm(t[m].numpy(), data.p_y_given_x)
+                    ref = binned_mutual_information_reference(t[m].numpy(), data.p_y_given_x, EDGES)
                     baseline += time.perf_counter() - start
                     base_cases += 1
                     worst = max(worst, abs(ref[0] - ixt[m]), abs(ref[1] - ity[m]))

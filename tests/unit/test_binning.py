@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.info.binning import binned_mutual_information_reference
 from analysis.info import (EdgeBins, FixedWidthBins, QuantileBins, RangeBins,
                            binned_mutual_information, entropy_bits, mutual_information_xy,
                            original_bins)
@@ -15,17 +16,7 @@ P_HARD = np.eye(2)[LABELS]
 
 
 def reference_mi(act, pyx, edges):
-    """The original code's algorithm: digitize, rows as void scalars, np.unique."""
-    digitized = np.digitize(act, edges)
-    rows = np.ascontiguousarray(digitized).view(
-        np.dtype((np.void, digitized.dtype.itemsize * digitized.shape[1])))
-    _, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    p_t = counts / len(act)
-    q = np.stack([np.bincount(inverse, weights=pyx[:, c]) for c in range(pyx.shape[1])], 1)
-    q /= counts[:, None]
-    h_y_t = p_t @ entropy_bits(q, axis=1)
-    return entropy_bits(p_t), entropy_bits(pyx.mean(0)) - h_y_t
+    return binned_mutual_information_reference(act, pyx, edges)
 
 
 def test_one_bin_carries_nothing():
