@@ -1,8 +1,10 @@
 """A content-addressed, atomic store of experiment results.
 
 A result is stored under a key hashed from the experiment's name, its configuration and
-the source code of the whole ``analysis`` package, so a changed parameter or a changed
-line of library code never serves an old result. Files are written to a temporary name
+the source code of every module of the ``analysis`` package that computes results, so a
+changed parameter or a changed line of that code never serves an old result. Modules
+that only present results (plots, verdict tables, the command line) are left out of the
+hash: restyling a figure does not retrain fifty networks. Files are written to a temporary name
 in the same folder and renamed into place, so an interrupted run leaves no partial entry.
 """
 from __future__ import annotations
@@ -36,11 +38,21 @@ class Result:
         return self.arrays[key]
 
 
+PRESENTATION_MODULES = frozenset({"plots.py", "claims.py", "cli.py", "__main__.py"})
+"""Modules that never touch a cached result; they are not part of the code version."""
+
+
+def hashed_sources() -> list[Path]:
+    """The source files whose contents make up :func:`code_version`."""
+    return sorted(p for p in PACKAGE_ROOT.rglob("*.py")
+                  if p.relative_to(PACKAGE_ROOT).as_posix() not in PRESENTATION_MODULES)
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """SHA-256 of every ``.py`` file of the ``analysis`` package (paths and contents)."""
+    """SHA-256 of the result-producing sources of ``analysis`` (paths and contents)."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+    for path in hashed_sources():
         digest.update(str(path.relative_to(PACKAGE_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
