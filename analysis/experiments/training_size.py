@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 from scipy.stats import spearmanr
 
 from ..cache import Result

@@ -5,7 +5,7 @@ import torch
 
 from analysis.info.binning import binned_mutual_information_reference
 from analysis.info import (EdgeBins, FixedWidthBins, QuantileBins, RangeBins,
-                           binned_mutual_information, entropy_bits, mutual_information_xy,
+                           binned_mutual_information, mutual_information_xy,
                            original_bins)
 
 N = 4096

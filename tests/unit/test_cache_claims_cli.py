@@ -1,5 +1,4 @@
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -5,7 +5,7 @@ from scipy.optimize import brentq
 
 from analysis.data import spherical_rule
 from analysis.info import entropy_bits
-from analysis.info.ib import IBCurve, ib_curve, iterate_ib, layer_beta, merge_equal_conditionals
+from analysis.info.ib import ib_curve, iterate_ib, layer_beta, merge_equal_conditionals
 
 BETAS = np.geomspace(0.1, 200, 120)
 
