@@ -1,0 +1,80 @@
+"""KDE pairwise-distance bounds against mixtures whose entropy is known."""
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import norm
+
+from analysis.info.kde import (gaussian_noise_entropy, kde_mutual_information,
+                               mixture_entropy_bd, mixture_entropy_kl)
+
+
+def exact_mixture_entropy_1d(centres, var):
+    """Entropy (bits) of an equal-weight 1-D Gaussian mixture by quadrature."""
+    sd = math.sqrt(var)
+
+    def density(x):
+        return np.mean(norm.pdf(x, centres, sd))
+
+    def integrand(x):
+        p = density(x)
+        return -p * math.log2(p) if p > 0 else 0.0
+
+    lo, hi = min(centres) - 12 * sd, max(centres) + 12 * sd
+    points = sorted(centres) if len(centres) < 50 else None
+    return quad(integrand, lo, hi, points=points, limit=500)[0]
+
+
+def test_noise_entropy_closed_form():
+    assert gaussian_noise_entropy(1, 1.0) == pytest.approx(0.5 * math.log2(2 * math.pi * math.e))
+    assert gaussian_noise_entropy(3, 0.1) == pytest.approx(3 * gaussian_noise_entropy(1, 0.1))
+
+
+def test_identical_centres_carry_nothing():
+    t = np.zeros((50, 3))
+    res = kde_mutual_information(t, 0.1)
+    assert res["i_xt_upper"] == pytest.approx(0.0, abs=1e-9)
+    assert res["i_xt_lower"] == pytest.approx(0.0, abs=1e-9)
+    assert mixture_entropy_kl(t, 0.1) == pytest.approx(gaussian_noise_entropy(3, 0.1))
+
+
+def test_well_separated_centres_give_log_n():
+    t = np.arange(16, dtype=float)[:, None] * 100.0
+    res = kde_mutual_information(t, 0.1)
+    assert res["i_xt_upper"] == pytest.approx(4.0, abs=1e-6)
+    assert res["i_xt_lower"] == pytest.approx(4.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("spread", [0.3, 1.0, 3.0])
+def test_bounds_bracket_the_exact_entropy_in_one_dimension(spread):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, spread, 12)
+    var = 0.5
+    exact = exact_mixture_entropy_1d(centres, var) - gaussian_noise_entropy(1, var)
+    res = kde_mutual_information(centres[:, None], var)
+    assert -1e-9 <= res["i_xt_lower"] <= exact + 1e-6
+    assert exact - 1e-6 <= res["i_xt_upper"] <= math.log2(12) + 1e-9
+
+
+def test_label_information_of_separated_pure_classes():
+    t = np.r_[np.zeros(20), np.full(20, 50.0)][:, None] + np.linspace(0, 0.01, 40)[:, None]
+    labels = np.r_[np.zeros(20), np.ones(20)]
+    res = kde_mutual_information(t, 0.1, labels)
+    assert res["i_ty_upper"] == pytest.approx(1.0, abs=1e-6)
+    assert res["i_ty_lower"] == pytest.approx(1.0, abs=1e-6)
+    mixed = kde_mutual_information(t, 0.1, np.arange(40) % 2)
+    assert abs(mixed["i_ty_upper"]) < 0.05
+
+
+def test_chunking_does_not_change_the_value():
+    t = np.random.default_rng(1).normal(size=(300, 4))
+    assert mixture_entropy_kl(t, 0.2, chunk=7) == pytest.approx(mixture_entropy_kl(t, 0.2))
+    assert mixture_entropy_bd(t, 0.2, chunk=64) == pytest.approx(mixture_entropy_bd(t, 0.2))
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="variance"):
+        mixture_entropy_kl(np.zeros((3, 1)), 0.0)
+    with pytest.raises(ValueError, match="one label per sample"):
+        kde_mutual_information(np.zeros((3, 1)), 0.1, labels=np.zeros(2))
