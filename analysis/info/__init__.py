@@ -1,5 +1,6 @@
 """Estimators of entropy and mutual information, one module each."""
-from .binning import (EdgeBins, FixedWidthBins, QuantileBins, RangeBins,
+from .binning import (EdgeBins, FixedWidthBins, MachinePrecisionBins, QuantileBins, RangeBins,
+                      tanh_spaced_bins,
                       binned_mutual_information, binned_mutual_information_reference,
                       entropy_of_codes, original_bins)
 from .discrete import entropy_bits, mutual_information_xy
@@ -8,7 +9,7 @@ from .kde import (gaussian_noise_entropy, kde_mutual_information, mixture_entrop
                   mixture_entropy_kl)
 from .knn import knn_entropy
 
-__all__ = ["EdgeBins", "FixedWidthBins", "QuantileBins", "RangeBins", "original_bins",
+__all__ = ["EdgeBins", "FixedWidthBins", "MachinePrecisionBins", "tanh_spaced_bins", "QuantileBins", "RangeBins", "original_bins",
            "binned_mutual_information", "binned_mutual_information_reference", "entropy_of_codes", "entropy_bits",
            "mutual_information_xy", "gaussian_noise_entropy", "kde_mutual_information",
            "mixture_entropy_bd", "mixture_entropy_kl", "gaussian_entropy", "linear_gaussian_mi",

@@ -70,6 +70,30 @@ def original_bins(n_edges: int = 30, low: float = -1.0, high: float = 1.0) -> Ed
     return EdgeBins(tuple(np.linspace(low, high, n_edges)))
 
 
+def tanh_spaced_bins(n_edges: int = 30, extent: float = 50.0) -> EdgeBins:
+    """Edges at tanh(linspace(-extent, extent, n_edges)), fine near +-1 (Saxe et al. 2018).
+
+    Spacing the edges like the activation itself undoes saturation: a unit driven further
+    into the tail still changes bin. Edges that round to the same float (tanh(x) = 1.0 for
+    large x) are merged, so there can be fewer than ``n_edges``.
+    """
+    return EdgeBins(tuple(np.unique(np.tanh(np.linspace(-extent, extent, n_edges)))))
+
+
+@dataclass(frozen=True)
+class MachinePrecisionBins:
+    """Every distinct floating-point value is its own bin (codes are the bit patterns).
+
+    With it a deterministic network keeps I(X;T) = log2 n for any injective layer:
+    binning at machine precision shows that compression in the plane comes from the
+    bin size, not from the network (Saxe et al. 2018; Goldfeld et al. 2019).
+    """
+
+    def codes(self, t: torch.Tensor) -> torch.Tensor:
+        t = t.float() + 0.0  # -0.0 and +0.0 are one value
+        return t.contiguous().view(torch.int32).long()
+
+
 @dataclass(frozen=True)
 class FixedWidthBins:
     """Bins of a fixed width: code = floor(t / size), as in the code of Saxe et al. (2018)."""

@@ -136,3 +136,30 @@ def test_bad_schemes_are_refused(bad):
 def test_label_rows_must_match_inputs():
     with pytest.raises(ValueError, match="rows"):
         binned_mutual_information(np.zeros((10, 2), np.float32), P_SOFT)
+
+
+def test_tanh_spaced_edges_are_dense_near_saturation():
+    from analysis.info import tanh_spaced_bins
+
+    bins = tanh_spaced_bins(30)
+    edges = np.array(bins.edges)
+    assert np.all(np.diff(edges) > 0) and edges[0] >= -1 and edges[-1] <= 1
+    assert len(edges) < 30  # tanh(+-50) and its neighbours round to +-1
+    # values deep in the tail that the original bins merge are told apart
+    x = np.tanh(np.array([3.0, 4.0, 5.0], dtype=np.float64))[:, None]
+    pyx = np.full((3, 2), 0.5)
+    assert binned_mutual_information(x, pyx)[0] == pytest.approx(0.0)
+    assert binned_mutual_information(x, pyx, bins)[0] == pytest.approx(0.0)  # coarse: 30 edges
+    fine = tanh_spaced_bins(1000)
+    assert binned_mutual_information(x, pyx, fine)[0] == pytest.approx(np.log2(3))
+
+
+def test_machine_precision_bins_separate_every_value():
+    from analysis.info import MachinePrecisionBins
+
+    x = torch.tensor([[0.0], [-0.0], [1e-30], [1e-30], [np.nextafter(np.float32(1), 2)], [1.0]])
+    codes = MachinePrecisionBins().codes(x).flatten().tolist()
+    assert codes[0] == codes[1] and codes[2] == codes[3] and len(set(codes)) == 4
+    act = torch.tanh(torch.randn(4096, 3, generator=torch.Generator().manual_seed(0)) * 0.5)
+    ixt, _ = binned_mutual_information(act, P_SOFT, MachinePrecisionBins())
+    assert ixt == pytest.approx(12.0)
