@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
 from ..cache import Result
 from ..claims import Claim
 from ..data import load_spherical
-from ..info.binning import original_bins
+from ..info.binning import original_bins, row_ids
 from ..info.ib import IBCurve, ib_curve, layer_beta
 
 SOURCE = "Shwartz-Ziv & Tishby 2017"
@@ -35,10 +36,7 @@ class LayerFit:
 
 def cluster_ids(activations: np.ndarray, n_bins: int = 30) -> np.ndarray:
     """Per member, the id of every input's binned code; shape (members, n_samples)."""
-    import torch
-
-    codes = original_bins(n_bins).codes(torch.as_tensor(activations)).numpy()
-    return np.stack([np.unique(c, axis=0, return_inverse=True)[1].ravel() for c in codes])
+    return row_ids(original_bins(n_bins).codes(torch.as_tensor(activations))).numpy()
 
 
 def fit_layers(result: Result, betas: np.ndarray = DEFAULT_BETAS) -> LayerFit:

@@ -185,11 +185,19 @@ def _row_keys(codes: torch.Tensor, n_codes: int | None = None) -> torch.Tensor |
     return (codes * powers).sum(-1)
 
 
-def _row_ids_unique(codes: torch.Tensor) -> torch.Tensor:
-    """Dense ids of equal rows within each group, for rows too wide to pack."""
+def row_ids(codes: torch.Tensor) -> torch.Tensor:
+    """Dense ids of equal rows of codes within each group; shape ``codes.shape[:-1]``."""
     flat = codes.reshape(-1, *codes.shape[-2:])
     ids = torch.stack([torch.unique(g, dim=0, return_inverse=True)[1] for g in flat])
     return ids.reshape(codes.shape[:-1])
+
+
+def _label_rows(p_y_given_x: np.ndarray | torch.Tensor, n: int) -> np.ndarray:
+    """p(y|x) as contiguous float64, checked to hold one row per input."""
+    pyx = np.ascontiguousarray(p_y_given_x, dtype=np.float64)
+    if pyx.shape[0] != n:
+        raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {n} inputs")
+    return pyx
 
 
 def entropy_of_codes(codes: torch.Tensor, p_y_given_x: np.ndarray | torch.Tensor,
@@ -212,10 +220,8 @@ def entropy_of_codes(codes: torch.Tensor, p_y_given_x: np.ndarray | torch.Tensor
     lead, n = codes.shape[:-2], codes.shape[-2]
     keys = _row_keys(codes, n_codes)
     if keys is None:
-        keys = _row_ids_unique(codes)
-    pyx = np.ascontiguousarray(p_y_given_x, dtype=np.float64)
-    if pyx.shape[0] != n:
-        raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {n} inputs")
+        keys = row_ids(codes)
+    pyx = _label_rows(p_y_given_x, n)
     h_t, h_y_t = count_entropies(np.ascontiguousarray(keys.reshape(-1, n).cpu().numpy()), pyx)
     return h_t.reshape(lead), h_y_t.reshape(lead)
 
@@ -251,9 +257,7 @@ def binned_mutual_information(
     """
     t = torch.as_tensor(activations)
     bins = original_bins() if bins is None else bins
-    pyx = np.ascontiguousarray(p_y_given_x, dtype=np.float64)
-    if pyx.shape[0] != t.shape[-2]:
-        raise ValueError(f"p_y_given_x has {pyx.shape[0]} rows for {t.shape[-2]} inputs")
+    pyx = _label_rows(p_y_given_x, t.shape[-2])
     if isinstance(bins, EdgeBins) and t.shape[-1] * math.log2(bins.n_codes) < 63:
         lead = t.shape[:-2]
         act = t.detach().cpu().reshape(-1, *t.shape[-2:]).numpy()
