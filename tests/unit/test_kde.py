@@ -7,6 +7,7 @@ from scipy.integrate import quad
 from scipy.stats import norm
 
 from analysis.info.kde import (gaussian_noise_entropy, kde_mutual_information,
+                               kde_mutual_information_many,
                                mixture_entropy_bd, mixture_entropy_kl)
 
 
@@ -78,3 +79,19 @@ def test_bad_input():
         mixture_entropy_kl(np.zeros((3, 1)), 0.0)
     with pytest.raises(ValueError, match="one label per sample"):
         kde_mutual_information(np.zeros((3, 1)), 0.1, labels=np.zeros(2))
+
+
+def test_several_variances_in_one_pass_match_one_at_a_time():
+    rng = np.random.default_rng(2)
+    t = rng.normal(size=(200, 3))
+    labels = rng.integers(0, 3, 200)
+    many = kde_mutual_information_many(t, [0.05, 0.5], labels, chunk=33)
+    for var, row in zip([0.05, 0.5], many):
+        one = kde_mutual_information(t, var, labels)
+        assert row == pytest.approx(one, abs=1e-9)
+        assert row["i_xt_lower"] <= row["i_xt_upper"]
+    # the class conditional part: H(T|Y) by the KL bound, class by class
+    h_cond = sum(np.mean(labels == c) * mixture_entropy_kl(t[labels == c], 0.05) for c in range(3))
+    assert many[0]["i_ty_upper"] == pytest.approx(mixture_entropy_kl(t, 0.05) - h_cond, abs=1e-9)
+    with pytest.raises(ValueError, match="variances"):
+        kde_mutual_information_many(t, [], labels)
