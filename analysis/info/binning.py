@@ -62,7 +62,7 @@ class EdgeBins:
 
     def codes(self, t: torch.Tensor) -> torch.Tensor:
         edges = torch.tensor(self.edges, dtype=torch.float64, device=t.device)
-        return torch.bucketize(t.double(), edges, right=True)
+        return torch.bucketize(t.double().contiguous(), edges, right=True)
 
 
 def original_bins(n_edges: int = 30, low: float = -1.0, high: float = 1.0) -> EdgeBins:
@@ -186,10 +186,30 @@ def _row_keys(codes: torch.Tensor, n_codes: int | None = None) -> torch.Tensor |
 
 
 def row_ids(codes: torch.Tensor) -> torch.Tensor:
-    """Dense ids of equal rows of codes within each group; shape ``codes.shape[:-1]``."""
-    flat = codes.reshape(-1, *codes.shape[-2:])
-    ids = torch.stack([torch.unique(g, dim=0, return_inverse=True)[1] for g in flat])
-    return ids.reshape(codes.shape[:-1])
+    """Dense ids (0, 1, ...) of equal rows of codes within each group; shape ``codes.shape[:-1]``.
+
+    Rows too wide to pack into one integer are folded a few units at a time: the running
+    id of a row (first its group) is combined with the packed codes of the next units
+    and replaced by its rank among all such keys, which stays below groups x rows. Keys
+    sort by group first, so every group's ids form one block, shifted to start at 0.
+    """
+    lead, (n, d) = codes.shape[:-2], codes.shape[-2:]
+    flat = codes.reshape(-1, n, d).long()
+    flat = flat - flat.amin()
+    ids = torch.arange(flat.shape[0], device=flat.device)[:, None].expand(-1, n)
+    id_bits = math.ceil(math.log2(flat.shape[0] * n + 1))
+    radix = int(flat.amax()) + 1
+    if math.log2(max(radix, 2)) > 62 - id_bits:
+        flat = torch.stack([torch.unique(flat[..., j], return_inverse=True)[1]
+                            for j in range(d)], dim=-1)
+        radix = int(flat.amax()) + 1
+    per = max(1, int((62 - id_bits) // math.log2(max(radix, 2))))
+    for start in range(0, d, per):
+        chunk = flat[..., start:start + per]
+        powers = radix ** torch.arange(chunk.shape[-1], dtype=torch.long, device=flat.device)
+        key = ids * radix ** chunk.shape[-1] + (chunk * powers).sum(-1)
+        ids = torch.unique(key, return_inverse=True)[1]
+    return (ids - ids.amin(dim=1, keepdim=True)).reshape(*lead, n)
 
 
 def _label_rows(p_y_given_x: np.ndarray | torch.Tensor, n: int) -> np.ndarray:

@@ -163,3 +163,19 @@ def test_machine_precision_bins_separate_every_value():
     act = torch.tanh(torch.randn(4096, 3, generator=torch.Generator().manual_seed(0)) * 0.5)
     ixt, _ = binned_mutual_information(act, P_SOFT, MachinePrecisionBins())
     assert ixt == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize("shape, n_codes", [((5, 300, 40), 3), ((2, 64, 3), 1000), ((3, 50, 7), 2**40)])
+def test_row_ids_partition_rows_like_unique(shape, n_codes):
+    from analysis.info.binning import row_ids
+    gen = torch.Generator().manual_seed(0)
+    codes = torch.randint(0, n_codes, shape, generator=gen)
+    codes[:, 1] = codes[:, 0]                      # at least one repeated row per group
+    ids = row_ids(codes)
+    assert ids.shape == shape[:-1]
+    for group, got in zip(codes, ids):
+        expected = torch.unique(group, dim=0, return_inverse=True)[1]
+        assert sorted(set(got.tolist())) == list(range(int(expected.max()) + 1))  # dense
+        # the same partition: equal ids exactly where rows are equal
+        pairs = {(int(a), int(b)) for a, b in zip(got, expected)}
+        assert len(pairs) == len(set(got.tolist())) == len(set(expected.tolist()))
