@@ -4,7 +4,7 @@ from .binning import (EdgeBins, FixedWidthBins, MachinePrecisionBins, QuantileBi
                       binned_mutual_information, binned_mutual_information_reference,
                       entropy_of_codes, original_bins)
 from .discrete import entropy_bits, mutual_information_xy
-from .gaussian import gaussian_entropy, linear_gaussian_mi
+from .gaussian import gaussian_entropy, gaussian_mi, linear_channel_mi, linear_gaussian_mi
 from .kde import (gaussian_noise_entropy, kde_mutual_information, kde_mutual_information_many,
                   mixture_entropy_bd,
                   mixture_entropy_kl)
@@ -13,5 +13,6 @@ from .knn import knn_entropy
 __all__ = ["EdgeBins", "FixedWidthBins", "MachinePrecisionBins", "tanh_spaced_bins", "QuantileBins", "RangeBins", "original_bins",
            "binned_mutual_information", "binned_mutual_information_reference", "entropy_of_codes", "entropy_bits",
            "mutual_information_xy", "gaussian_noise_entropy", "kde_mutual_information",
-           "mixture_entropy_bd", "mixture_entropy_kl", "kde_mutual_information_many", "gaussian_entropy", "linear_gaussian_mi",
+           "mixture_entropy_bd", "mixture_entropy_kl", "kde_mutual_information_many", "gaussian_entropy", "gaussian_mi",
+           "linear_channel_mi", "linear_gaussian_mi",
            "knn_entropy"]

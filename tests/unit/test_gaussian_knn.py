@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from analysis.info.gaussian import gaussian_entropy, linear_gaussian_mi
+from analysis.info.gaussian import (gaussian_entropy, gaussian_mi, linear_channel_mi,
+                                   linear_gaussian_mi)
 from analysis.info.knn import knn_entropy
 
 COV = np.array([[1.0, 0.3, 0.0], [0.3, 2.0, -0.4], [0.0, -0.4, 0.5]])
@@ -54,3 +55,45 @@ def test_knn_refuses_duplicates_and_bad_k():
         knn_entropy(np.zeros((10, 2)))
     with pytest.raises(ValueError, match="k must"):
         knn_entropy(np.random.default_rng(0).normal(size=(5, 1)), k=5)
+
+
+def test_gaussian_mi_of_a_correlated_pair():
+    rho = 0.8
+    cov = np.array([[1.0, rho], [rho, 1.0]])
+    assert gaussian_mi(cov, [0], [1]) == pytest.approx(-0.5 * math.log2(1 - rho**2))
+    with pytest.raises(ValueError, match="disjoint"):
+        gaussian_mi(cov, [0], [0, 1])
+
+
+def test_linear_channel_mi_agrees_with_the_closed_form_and_the_chain_rule():
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(2, 3))
+    whole = linear_channel_mi(w, COV, 0.3, inputs=np.arange(3))
+    assert whole == pytest.approx(linear_gaussian_mi(w, COV, 0.3))
+    # chain rule: I(X;T) = I(X_0;T) + I(X_12;T | X_0) >= I(X_0;T), and with
+    # independent inputs the information about one part is that of a channel with more noise
+    part = linear_channel_mi(w, np.eye(3), 0.3, inputs=[0])
+    noise_from_rest = w[:, 1:] @ w[:, 1:].T + 0.3 * np.eye(2)
+    w0 = w[:, :1]
+    expected = 0.5 * math.log2(np.linalg.det(np.eye(2) + w0 @ w0.T @ np.linalg.inv(noise_from_rest)))
+    assert part == pytest.approx(expected)
+    assert part < linear_channel_mi(w, np.eye(3), 0.3, inputs=[0, 1, 2])
+
+
+def test_linear_channel_mi_with_a_teacher_in_one_dimension():
+    # T = w X + Z, Y = a X + E: I(T;Y) = -1/2 log2(1 - corr(T, Y)^2)
+    w, a, sx, sz, se = 1.5, 0.7, 2.0, 0.4, 0.9
+    corr2 = (w * a * sx) ** 2 / ((w * w * sx + sz) * (a * a * sx + se))
+    got = linear_channel_mi([[w]], [[sx]], sz, readout=[[a]], readout_noise=se)
+    assert got == pytest.approx(-0.5 * math.log2(1 - corr2))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(noise_var=0.0, inputs=[0]), "noise_var"),
+    (dict(noise_var=1.0), "exactly one"),
+    (dict(noise_var=1.0, inputs=[0], readout=[[1.0, 0.0, 0.0]]), "exactly one"),
+    (dict(noise_var=1.0, readout=[[1.0, 0.0, 0.0]]), "readout_noise"),
+])
+def test_linear_channel_mi_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        linear_channel_mi(np.ones((2, 3)), COV, **kwargs)
