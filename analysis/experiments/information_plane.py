@@ -17,7 +17,8 @@ from ..claims import Claim
 from ..data import load_spherical
 from ..info.binning import binned_mutual_information, original_bins
 from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
-from ..train import Snapshot, TrainConfig, log_spaced_epochs, member_splits, train_ensemble
+from ..train import (History, Snapshot, TrainConfig, log_spaced_epochs, member_splits,
+                     train_ensemble)
 
 NAME = "information_plane"
 SOURCE = "Shwartz-Ziv & Tishby 2017"
@@ -75,8 +76,10 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
         ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E),
         ``grad_mean``, ``grad_std``, ``weight_norm`` (members, E, layers; see
         :class:`~analysis.train.History`), ``final_layer1`` ... ``final_layerL`` (the
-        layers' outputs at the last epoch, (members, n_samples, width)) and ``mi_xy``
-        (the task's I(X;Y)); ``meta`` records the data source and run time.
+        layers' outputs at the last epoch, (members, n_samples, width)), ``layer_min`` and
+        ``layer_max`` (members, layers: each layer's extreme activation over all recorded
+        epochs) and ``mi_xy`` (the task's I(X;Y)); ``meta`` records the data source and
+        run time.
     """
     data = load_spherical(config.data)
     check_architecture(config.widths, config.activation, data.n_features, data.n_classes)
@@ -85,19 +88,35 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     return cached(NAME, config, lambda: _compute(config, data, progress), use_cache)
 
 
-def _compute(config: Config, data, progress: bool) -> Result:
-    start = time.perf_counter()
+def train_and_record(config: Config, data, on_record, progress: bool = True) -> History:
+    """Train the configured ensemble, calling ``on_record`` at every log-spaced record.
+
+    Every experiment that looks at this network (chapters 1-7, 9) trains it through
+    here, so the same configuration always gives the same networks.
+    """
     seeds = config.seed_list
     train_idx, test_idx = member_splits(data.n_samples, config.train_fraction, seeds,
                                         config.split)
     model = EnsembleMLP(config.widths, config.activation, seeds, device=config.device)
     tcfg = config.train_config()
-    epochs = log_spaced_epochs(tcfg.epochs, tcfg.n_records)
+    return train_ensemble(model, data, train_idx, test_idx, tcfg, on_record=on_record,
+                          record_epochs=log_spaced_epochs(tcfg.epochs, tcfg.n_records),
+                          progress=progress,
+                          desc=f"{len(seeds)} {config.activation} nets, "
+                               f"{config.train_fraction:.0%} train")
+
+
+def _compute(config: Config, data, progress: bool) -> Result:
+    start = time.perf_counter()
+    seeds = config.seed_list
+    epochs = log_spaced_epochs(config.epochs, config.n_records)
     n_layers = len(config.widths) - 1
     i_xt = np.zeros((len(seeds), len(epochs), n_layers))
     i_ty = np.zeros_like(i_xt)
     bins = original_bins(config.n_bins)
     final: dict[str, np.ndarray] = {}
+    layer_min = np.full((len(seeds), n_layers), np.inf)
+    layer_max = np.full((len(seeds), n_layers), -np.inf)
 
     def estimate(snap: Snapshot) -> None:
         for layer, t in enumerate(snap.layers):
@@ -105,12 +124,12 @@ def _compute(config: Config, data, progress: bool) -> Result:
             ixt, ity = binned_mutual_information(t, data.p_y_given_x, bins)
             i_xt[:, snap.index, layer] = ixt
             i_ty[:, snap.index, layer] = ity
+            layer_min[:, layer] = np.minimum(layer_min[:, layer], t.amin((1, 2)).numpy())
+            layer_max[:, layer] = np.maximum(layer_max[:, layer], t.amax((1, 2)).numpy())
             if snap.epoch == epochs[-1]:
                 final[f"final_layer{layer + 1}"] = t.numpy().copy()
 
-    history = train_ensemble(model, data, train_idx, test_idx, tcfg, on_record=estimate,
-                             record_epochs=epochs, progress=progress,
-                             desc=f"{len(seeds)} nets, {config.train_fraction:.0%} train")
+    history = train_and_record(config, data, estimate, progress)
     seconds = time.perf_counter() - start
     tqdm.write(
         f"information plane: {len(seeds)} members x {config.epochs} epochs "
@@ -125,6 +144,7 @@ def _compute(config: Config, data, progress: bool) -> Result:
                 "train_loss": history.train_loss, "test_loss": history.test_loss,
                 "grad_mean": history.grad_mean, "grad_std": history.grad_std,
                 "weight_norm": history.weight_norm, **final,
+                "layer_min": layer_min, "layer_max": layer_max,
                 "mi_xy": np.array(data.source.get("mi_xy_bits", np.nan))},
         meta={"data": data.source, "seconds": seconds, "torch": torch.__version__},
     )
