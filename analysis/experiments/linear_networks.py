@@ -320,3 +320,18 @@ def irrelevant_input_claims(result: Result) -> list[Claim]:
                    "fall of mean I(X_irr;T) after its peak, share of the peak",
                    float(relative_compression(irr)[0]), ">=", COMPRESSION),
     ]
+
+
+def overfitting_claims(result: Result) -> list[Claim]:
+    """Chapter 10, second part: the tanh 12-bit network on little data (an
+    :func:`information_plane.run` result) overfits while its hidden layers compress, so
+    compression does not imply generalisation (Saxe et al. 2018, section 6)."""
+    hidden = result["i_xt"][..., :-1]
+    return [
+        Claim.test(f"{SOURCE}, section 6", "tanh on 30% of the data overfits ...",
+                   "rise of mean test loss from its minimum to the end, share of the minimum",
+                   overtraining(result["test_loss"]), ">=", 0.05),
+        Claim.test(f"{SOURCE}, section 6", "... while its hidden layers compress.",
+                   "largest fall of mean hidden I(X;T) after its peak, share of the peak",
+                   float(relative_compression(hidden).max()), ">=", COMPRESSION),
+    ]

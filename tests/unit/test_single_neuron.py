@@ -42,3 +42,31 @@ def test_degenerate_and_bad_input():
     assert binned_entropy_exact(-0.9, TANH_EDGES) == binned_entropy_exact(0.9, TANH_EDGES)
     with pytest.raises(ValueError, match="tanh, relu, linear"):
         binned_entropy_exact(1.0, TANH_EDGES, "softsign")
+
+
+def test_chapter_claims_on_the_exact_curves():
+    from analysis.experiments import single_neuron as sn
+    ws = np.geomspace(0.01, 1000, 300)
+    tanh, relu = sn.entropy_curve(ws, "tanh"), sn.entropy_curve(ws, "relu")
+    rows = sn.claims(ws, tanh, relu, simulation_gap=0.01)
+    assert all(r.passes for r in rows), rows
+    # a ReLU curve that dips, a tanh curve that stays high: those verdicts fail
+    dipped = relu.copy()
+    dipped[-1] = dipped[-2] - 0.5
+    rows = sn.claims(ws, np.maximum(tanh, 2.0), dipped, simulation_gap=0.05)
+    assert [r.passes for r in rows] == [True, True, False, False, True, False]
+
+
+def test_simulated_tanh_matches_exact_deep_in_saturation():
+    from analysis.experiments import single_neuron as sn
+    # float64 rounds tanh to 1.0 here; the simulation must still agree with the exact value
+    assert sn.binned_entropy_simulated(50.0, sn.TANH_EDGES) == pytest.approx(
+        sn.binned_entropy_exact(50.0, sn.TANH_EDGES), abs=0.01)
+
+
+def test_unbounded_edges_share_the_original_bin_width():
+    from analysis.experiments import single_neuron as sn
+    edges = sn.edges_for("relu", 10.0)
+    assert edges[0] == 0.0 and edges[-1] >= 100.0
+    np.testing.assert_allclose(np.diff(edges), 2 / 29)
+    assert sn.edges_for("linear", 1.0)[0] < -10
