@@ -304,7 +304,7 @@ def irrelevant_input_claims(result: Result) -> list[Claim]:
     layer = slice(0, 1)
     irr = result["i_x_irrelevant"][..., layer]
     mean_irr = irr.mean(axis=0)[:, 0]
-    rise = float(mean_irr.max() / max(mean_irr[0], 1e-12) - 1.0)
+    rise = float(1.0 - mean_irr[0] / mean_irr.max()) if mean_irr.max() > 0 else 0.0
     return [
         Claim.test(f"{SOURCE}, Fig. 6A", "Total I(X;T) of the hidden layer does not compress.",
                    "fall of mean I(X;T) after its peak, share of the peak",
@@ -314,7 +314,7 @@ def irrelevant_input_claims(result: Result) -> list[Claim]:
                    float(relative_compression(result["i_x_relevant"][..., layer])[0]),
                    "<", COMPRESSION),
         Claim.test(f"{SOURCE}, Fig. 6C", "I(X_irr;T) first rises ...",
-                   "rise of mean I(X_irr;T) from the start to its peak, share of the start",
+                   "rise of mean I(X_irr;T) from the start to its peak, share of the peak",
                    rise, ">", 0.05),
         Claim.test(f"{SOURCE}, Fig. 6C", "... then falls (compression of the irrelevant inputs).",
                    "fall of mean I(X_irr;T) after its peak, share of the peak",
