@@ -61,3 +61,16 @@ def test_overfitting_claims():
     loss = np.array([[1.0, 0.8, 0.5], [1.0, 0.8, 0.5]])
     rows = ln.overfitting_claims(Result("ip", {}, {"i_xt": i_xt, "test_loss": loss}))
     assert [r.passes for r in rows] == [False, False]
+
+
+def test_irrelevant_input_claims():
+    def linear(irrelevant, total):
+        e = len(total)
+        arr = lambda c: np.broadcast_to(np.asarray(c, float)[None, :, None], (2, e, 2)).copy()
+        return Result("ln", {}, {"i_xt": arr(total), "i_x_relevant": arr(total),
+                                 "i_x_irrelevant": arr(irrelevant)})
+    rows = ln.irrelevant_input_claims(linear([0.01, 0.5, 0.2], [0.1, 1.0, 2.0]))
+    assert [r.passes for r in rows] == [True, True, True, True]
+    assert rows[2].value == pytest.approx(0.98) and rows[3].value == pytest.approx(0.6)
+    rows = ln.irrelevant_input_claims(linear([0.5, 0.4, 0.2], [0.1, 2.0, 1.0]))
+    assert [r.passes for r in rows] == [False, False, False, True]
