@@ -116,6 +116,29 @@ class GradientMoments:
         return frob(mean), frob([v.sqrt() for v in var]), frob([w.detach() for w in self.weights])
 
 
+def minibatch_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+                   moments: GradientMoments | None = None) -> None:
+    """One optimiser step on ``loss``; its gradients are first added to ``moments``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if moments is not None:
+        moments.add()
+    optimizer.step()
+
+
+def noise_generator(seeds: Sequence[int], purpose: int, device: torch.device | str = "cpu"
+                    ) -> torch.Generator:
+    """A generator for the layer noise of a noisy ensemble, fixed by its seeds.
+
+    The noise of all members is drawn in one call, so a noisy member's draws depend on the
+    whole ensemble (its seeds in order); ``purpose`` separates the training draws from the
+    evaluation draws.
+    """
+    entropy = [int(s) for s in seeds] + [int(purpose)]
+    key = int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 2)
+    return torch.Generator(device=device).manual_seed(key)
+
+
 def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
     """Epoch 0 and the distinct integers of ``n_points`` log-spaced points over [1, epochs].
 
@@ -124,6 +147,11 @@ def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
     """
     points = np.logspace(0.0, np.log2(epochs), n_points, base=2.0, dtype=int)
     return np.unique(np.concatenate([[0], points, [epochs]]))
+
+
+def train_size(n_samples: int, train_fraction: float) -> int:
+    """Number of training samples of a split: ``round(train_fraction * n_samples)``."""
+    return int(round(train_fraction * n_samples))
 
 
 def member_splits(n_samples: int, train_fraction: float, seeds: Sequence[int],
@@ -138,7 +166,7 @@ def member_splits(n_samples: int, train_fraction: float, seeds: Sequence[int],
         raise ValueError(f"train_fraction must lie in (0, 1], got {train_fraction}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
-    n_train = int(round(train_fraction * n_samples))
+    n_train = train_size(n_samples, train_fraction)
     if n_train < 1:
         raise ValueError(
             f"train_fraction {train_fraction} leaves no training sample out of {n_samples}")
@@ -174,6 +202,7 @@ def train_ensemble(
     record_epochs: np.ndarray | None = None,
     progress: bool = True,
     desc: str = "training",
+    after_step: Callable[[], None] | None = None,
 ) -> History:
     """Train every member of ``model`` on its own split and record along the way.
 
@@ -194,6 +223,17 @@ def train_ensemble(
         Epochs to record; default :func:`log_spaced_epochs`.
     progress : bool
         Show a tqdm progress bar over epochs.
+    desc : str
+        Label of the progress bar.
+    after_step : callable, optional
+        Called after every optimiser step, e.g. to project the weights back onto a
+        constraint set (chapter 13's Parseval step).
+
+    Notes
+    -----
+    For a noisy ensemble (``model.noise_std > 0``) the layer noise is drawn from
+    generators fixed by the members' seeds (:func:`noise_generator`), in training and at
+    every record, so a rerun gives the same numbers.
 
     Returns
     -------
@@ -215,6 +255,7 @@ def train_ensemble(
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
     generators = [torch.Generator().manual_seed(int(s) + 1_000_003) for s in model.seeds]
+    train_noise = noise_generator(model.seeds, 0, device)
 
     stats = np.full((4, M, len(record_epochs)), np.nan)
     grads = np.full((3, M, len(record_epochs), len(model.weights)), np.nan)
@@ -223,7 +264,8 @@ def train_ensemble(
     def record(epoch: int) -> None:
         i = record_at[epoch]
         with torch.no_grad():
-            logits, layers = model(x_all, return_layers=True)
+            logits, layers = model(x_all, return_layers=True,
+                                   noise_generator=noise_generator(model.seeds, epoch + 1, device))
             for j, idx in enumerate((tr, te)):
                 loss, acc = _member_losses(logits, y_all, idx)
                 stats[2 * j, :, i] = loss.cpu().numpy()
@@ -241,14 +283,12 @@ def train_ensemble(
         order = torch.gather(tr, 1, order.to(device))
         for start in range(0, n_train, batch):
             idx = order[:, start:start + batch]
-            logits = model(x_all[:, idx].transpose(0, 1))
+            logits = model(x_all[:, idx].transpose(0, 1), noise_generator=train_noise)
             loss = torch.nn.functional.cross_entropy(
                 logits, y_all[idx], reduction="sum") / idx.shape[1]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if moments is not None:
-                moments.add()
-            optimizer.step()
+            minibatch_step(optimizer, loss, moments)
+            if after_step is not None:
+                after_step()
         if moments is not None:
             grads[:, :, record_at[epoch]] = moments.norms()
             record(epoch)

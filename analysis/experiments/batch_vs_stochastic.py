@@ -20,12 +20,13 @@ import numpy as np
 
 from ..cache import Result
 from ..claims import Claim
+from ..data import load_spherical
+from ..train import train_size
 from . import gradient_phases as gp
 from . import information_plane as ip
 from .estimators import COMPRESSION, relative_compression
 
 SOURCE = "Saxe et al. 2018"
-N_PATTERNS = 4096
 
 
 def full_batch(network: ip.Config) -> ip.Config:
@@ -33,7 +34,7 @@ def full_batch(network: ip.Config) -> ip.Config:
     by the number of minibatches per epoch (see the module docstring)."""
     if network.batch_size is None:
         return network
-    n_train = round(network.train_fraction * N_PATTERNS)
+    n_train = train_size(load_spherical(network.data).n_samples, network.train_fraction)
     steps = math.ceil(n_train / network.batch_size)
     return replace(network, batch_size=None, lr=network.lr * steps)
 

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
 from ..nets import check_device
-from ..train import GradientMoments, log_spaced_epochs
+from ..train import GradientMoments, log_spaced_epochs, minibatch_step
 from .estimators import relative_compression
 
 NAME = "linear_networks"
@@ -226,11 +226,7 @@ def _compute(config: Config, progress: bool) -> Result:
             for w in weights:
                 out = out @ w.transpose(1, 2)
             loss = 0.5 * ((out - torch.gather(y, 1, idx)) ** 2).mean((1, 2)).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if moments is not None:
-                moments.add()
-            optimizer.step()
+            minibatch_step(optimizer, loss, moments)
         if moments is not None:
             i = record_at[epoch]
             arrays["grad_mean"][:, i], arrays["grad_std"][:, i], arrays["weight_norm"][:, i] = \
