@@ -8,7 +8,7 @@ network whether it is trained alone or inside any ensemble.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -159,19 +159,37 @@ class EnsembleMLP(nn.Module):
         logits : Tensor, shape (M, n_classes, B)
         layers : list of Tensor, only with ``return_layers``
         """
+        layers = []
+        for i, (s, t) in enumerate(self._propagate(x, noise_generator)):
+            if return_layers:
+                layers.append(torch.softmax(t, dim=1) if i == len(self.weights) - 1 else t)
+        return (t, layers) if return_layers else t
+
+    def signals(self, x: torch.Tensor, noise_generator: torch.Generator | None = None
+                ) -> list[torch.Tensor]:
+        """Every layer's noiseless output S_l = f_l(T_(l-1)), the noise of earlier layers included.
+
+        In a noisy network T_l = S_l + Z_l; the sample-propagation estimator needs the
+        S_l (the centres of the Gaussian mixture that T_l is) of inputs propagated
+        through the noisy earlier layers (Goldfeld et al. 2019, section 3). The last entry
+        is the logits. Shapes as in :meth:`forward`'s layers.
+        """
+        return [s for s, _ in self._propagate(x, noise_generator)]
+
+    def _propagate(self, x: torch.Tensor, noise_generator: torch.Generator | None
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(S_l, T_l) layer by layer: the activation's output and the same plus noise."""
         h = x.expand(self.n_members, *x.shape) if x.dim() == 2 else x
         act = ACTIVATIONS[self.activation]
-        layers = []
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = torch.baddbmm(b, w, h)
-            h = z if i == last else act(z)
+            s = z if i == last else act(z)
+            h = s
             if self.noise_std > 0 and i < last:
-                h = h + self.noise_std * torch.randn(
-                    h.shape, generator=noise_generator, device=h.device, dtype=h.dtype)
-            if return_layers:
-                layers.append(torch.softmax(h, dim=1) if i == last else h)
-        return (h, layers) if return_layers else h
+                h = s + self.noise_std * torch.randn(
+                    s.shape, generator=noise_generator, device=s.device, dtype=s.dtype)
+            yield s, h
 
     def member(self, k: int) -> nn.Sequential:
         """Member k as a plain ``nn.Sequential`` (linear layers and activations) with copied weights."""

@@ -173,3 +173,39 @@ def test_gradient_statistics_are_recorded(task):
     full = train_ensemble(EnsembleMLP(SZT_WIDTHS, "tanh", [0]), task, tr[:1], te[:1],
                           TrainConfig(batch_size=None, epochs=2), progress=False)
     assert np.allclose(full.grad_std[:, 1:], 0.0, atol=1e-6)  # one batch: no spread
+
+
+def test_signals_are_the_noiseless_layer_outputs():
+    x = torch.as_tensor(spherical_rule().x[:64], dtype=torch.float32).T
+    clean = EnsembleMLP(SZT_WIDTHS, "tanh", seeds=[0, 1])
+    _, layers = clean(x, return_layers=True)
+    signals = clean.signals(x)
+    for s, t in zip(signals[:-1], layers[:-1]):
+        assert torch.equal(s, t)
+    assert torch.allclose(torch.softmax(signals[-1], 1), layers[-1])
+    noisy = EnsembleMLP(SZT_WIDTHS, "tanh", seeds=[0, 1], noise_std=0.05)
+    signals = noisy.signals(x, torch.Generator().manual_seed(3))
+    assert torch.equal(signals[0], layers[0])          # nothing noisy before layer 1
+    assert not torch.equal(signals[1], layers[1])      # layer 1's noise propagates
+    again = noisy.signals(x, torch.Generator().manual_seed(3))
+    assert all(torch.equal(a, b) for a, b in zip(signals, again))
+
+
+def test_noisy_training_is_reproducible_and_noisy(task):
+    def train(noise_std):
+        model = EnsembleMLP(SZT_WIDTHS, "tanh", seeds=[0, 1], noise_std=noise_std)
+        tr, te = member_splits(task.n_samples, 0.85, [0, 1])
+        return train_ensemble(model, task, tr, te, TrainConfig(epochs=3, n_records=3),
+                              progress=False)
+    a, b, clean = train(0.1), train(0.1), train(0.0)
+    assert np.array_equal(a.train_loss, b.train_loss)
+    assert not np.array_equal(a.train_loss, clean.train_loss)
+
+
+def test_after_step_runs_after_every_update(task):
+    model = EnsembleMLP((12, 4, 2), "tanh", seeds=[0])
+    tr, te = member_splits(task.n_samples, 0.5, [0])
+    calls = []
+    train_ensemble(model, task, tr, te, TrainConfig(batch_size=512, epochs=2, n_records=2),
+                   progress=False, after_step=lambda: calls.append(1))
+    assert len(calls) == 2 * 4          # 2048 training patterns in batches of 512
