@@ -38,7 +38,7 @@ class Result:
         return self.arrays[key]
 
 
-PRESENTATION_MODULES = frozenset({"plots.py", "claims.py", "cli.py", "__main__.py"})
+PRESENTATION_MODULES = frozenset({"plots.py", "claims.py", "cli.py", "__main__.py", "ledger.py"})
 """Modules that never touch a cached result; they are not part of the code version."""
 
 

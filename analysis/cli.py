@@ -1,10 +1,11 @@
-"""``python -m analysis {list,run,book,regress}``: execute the book's notebooks and build it.
+"""``python -m analysis {list,run,refresh,book,ledger,regress}``: execute the notebooks, build the book.
 
 The notebooks in ``notebooks/`` are sources without outputs. ``run`` executes one with
 papermill under a profile (``profiles/<name>.yml``: parameters per notebook) plus any
 ``-p key=value`` overrides; ``refresh`` re-executes all of them into the profile's
 reference folder; ``book`` executes all of them into ``book/chapters/`` (the published
-reference) and builds the HTML book with jupyter-book; ``regress`` re-executes the
+reference), regenerates the verdict ledger and builds the HTML book with jupyter-book;
+``ledger`` regenerates ``book/ledger.md`` from the executed chapters; ``regress`` re-executes the
 references with nbval and fails on any changed text output (verdict tables included).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from .cache import PACKAGE_ROOT
+from .ledger import write_ledger
 
 ROOT = PACKAGE_ROOT.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     p_book.add_argument("--profile", default="default")
     p_book.add_argument("--no-execute", action="store_true",
                         help="build from the executed notebooks already in book/chapters")
+    sub.add_parser("ledger", help="regenerate book/ledger.md from the executed chapters")
     p_reg = sub.add_parser("regress", help="re-execute executed notebooks with nbval")
     p_reg.add_argument("--profile", default="default", choices=["default", "smoke"],
                        help="default: the published book/chapters; smoke: tests' references")
@@ -157,10 +160,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "refresh":
         execute_all(args.profile, reference_folder(args.profile))
+        if args.profile == "default":
+            print(f"ledger: {write_ledger(ROOT)}")
+        return 0
+    if args.command == "ledger":
+        print(f"ledger: {write_ledger(ROOT)}")
         return 0
     if args.command == "book":
         if not args.no_execute:
             execute_all(args.profile, CHAPTERS)
+        write_ledger(ROOT)
         html = build_book()
         print(f"book built: {html / 'index.html'}")
         return 0

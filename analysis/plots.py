@@ -1,6 +1,7 @@
 """One figure style for the whole book, and the information-plane plots."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def animate_information_plane(i_xt: np.ndarray, i_ty: np.ndarray, epochs: np.nda
     Every frame shows all members' layers (small points) and the seed-averaged layers
     (large points joined in layer order). Returns HTML that plays in a browser without
     any extra software (matplotlib's ``to_jshtml``); display it with
-    ``IPython.display.HTML``.
+    ``IPython.display.HTML``. matplotlib links the icons of the player's buttons from a
+    CDN; that link is removed so the page reads offline (the book's theme ships Font
+    Awesome, which draws the same icons).
     """
     from matplotlib.animation import FuncAnimation
 
@@ -160,4 +163,4 @@ def animate_information_plane(i_xt: np.ndarray, i_ty: np.ndarray, epochs: np.nda
     anim = FuncAnimation(fig, draw, frames=frames, interval=120, blit=False)
     html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
-    return html
+    return re.sub(r'<link[^>]*href="https?://[^"]*font-awesome[^"]*"[^>]*>\s*', "", html)

@@ -62,3 +62,14 @@ def test_small_run_end_to_end(tmp_path, monkeypatch):
     assert np.array_equal(again["i_xt"], result["i_xt"])
     rows = ip.claims(result)
     assert len(rows) == 1 + 5 + 2
+
+
+def test_animation_is_self_contained_and_offline():
+    from analysis import plots
+
+    rng = np.random.default_rng(0)
+    html = plots.animate_information_plane(rng.random((2, 6, 3)), rng.random((2, 6, 3)),
+                                           np.arange(6), max_frames=4)
+    assert "<img" in html or "data:image" in html          # frames are embedded
+    assert "fa-play" in html                                # the player is there
+    assert "http://" not in html and "https://" not in html  # nothing from a CDN
