@@ -105,7 +105,8 @@ def claims(result: Result) -> list[Claim]:
     trans = transition_epochs(result["epochs"], mean, std)[hidden]
     onset = compression_onsets(result)[hidden]
     both = np.isfinite(trans) & np.isfinite(onset)
-    ratio = np.abs(np.log2(trans[both] / onset[both]))
+    with np.errstate(divide="ignore"):    # an onset at epoch 0 is no match for any transition
+        ratio = np.abs(np.log2(trans[both] / onset[both]))
     have = np.isfinite(trans)
     median = float(np.median(trans[have])) if have.any() else float("nan")
     return [
