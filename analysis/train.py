@@ -55,6 +55,32 @@ class TrainConfig:
             raise ValueError(f"n_records must be >= 1, got {self.n_records}")
 
 
+class EnsembleSchedule:
+    """Mixin for experiment configurations that train an ensemble with :func:`train_ensemble`.
+
+    The configuration must have the fields ``optimizer``, ``lr``, ``batch_size``,
+    ``epochs``, ``n_records``, ``seeds`` and ``first_seed``.
+    """
+
+    optimizer: str
+    lr: float
+    batch_size: int | None
+    epochs: int
+    n_records: int
+    seeds: int
+    first_seed: int
+
+    def train_config(self) -> TrainConfig:
+        """The :class:`TrainConfig` of these fields (it validates them)."""
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
+                           epochs=self.epochs, n_records=self.n_records)
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The members' seeds: ``seeds`` consecutive integers from ``first_seed``."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+
 @dataclass
 class Snapshot:
     """The state of an ensemble at a recorded epoch, handed to record callbacks.

@@ -17,7 +17,7 @@ from ..claims import Claim
 from ..data import load_spherical
 from ..info.binning import binned_mutual_information, original_bins
 from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
-from ..train import (History, Snapshot, TrainConfig, log_spaced_epochs, member_splits,
+from ..train import (EnsembleSchedule, History, Snapshot, log_spaced_epochs, member_splits,
                      train_ensemble)
 
 NAME = "information_plane"
@@ -25,7 +25,7 @@ SOURCE = "Shwartz-Ziv & Tishby 2017"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(EnsembleSchedule):
     """Parameters of one information-plane run.
 
     Defaults are the original code's: Adam, lr 4e-4, batch 512, 8000 epochs, 400
@@ -56,14 +56,6 @@ class Config:
             raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
         check_architecture(self.widths, self.activation)
         self.train_config()
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
-                           epochs=self.epochs, n_records=self.n_records)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return list(range(self.first_seed, self.first_seed + self.seeds))
 
 
 def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:

@@ -31,8 +31,8 @@ from ..info.clustering import binned_entropy, clusters_at_scale, distance_ratio,
 from ..info.kde import gaussian_noise_entropy
 from ..info.sp import mixture_entropy_mc
 from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
-from ..train import (Snapshot, TrainConfig, log_spaced_epochs, member_splits, noise_generator,
-                     train_ensemble)
+from ..train import (EnsembleSchedule, Snapshot, log_spaced_epochs, member_splits,
+                     noise_generator, train_ensemble)
 from .estimators import COMPRESSION, relative_compression
 
 NAME = "noisy_networks"
@@ -41,7 +41,7 @@ MEASURES = ("distance_ratio", "silhouette", "log2_clusters")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(EnsembleSchedule):
     """Parameters of one noisy-network run (training as in chapter 1 unless stated).
 
     ``beta`` is the noise standard deviation (0: deterministic network, binned MI);
@@ -88,14 +88,6 @@ class Config:
         if self.orthonormal < 0:
             raise ValueError(f"orthonormal must be >= 0, got {self.orthonormal}")
         self.train_config()
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
-                           epochs=self.epochs, n_records=self.n_records)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     @property
     def label(self) -> str:

@@ -1,5 +1,4 @@
 """Chapters 8-10: exact information of linear layers and the student-teacher training."""
-import math
 
 import numpy as np
 import pytest
