@@ -63,29 +63,42 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\|")
 
 
+def _entries(entries: list[dict]) -> list[dict]:
+    """TOC entries with their nested sections, in reading order."""
+    out = []
+    for entry in entries:
+        out.append(entry)
+        out += _entries(entry.get("sections", []))
+    return out
+
+
 def ledger_markdown(root: Path) -> str:
     """The ledger page for the book at ``root`` (its ``_toc.yml`` and executed chapters)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     parts, total, supported = [], 0, 0
     for part in toc.get("parts", []):
-        chapters = [c for c in part.get("chapters", []) if "/chapters/" in c["file"]]
+        chapters = [c for c in _entries(part.get("chapters", [])) if "/chapters/" in c["file"]]
         if not chapters:
             continue
-        lines = [f"## {part['caption']}", "",
-                 "| chapter | claim | source | statistic | value | threshold | verdict |",
-                 "|---|---|---|---|---|---|---|"]
+        lines = [f"## {part['caption']}", "", ":::{div} ledger",
+                 "| chapter | claim (source) | statistic | value | threshold | verdict |",
+                 "|---|---|---|---|---|---|"]
         for chapter in chapters:
             notebook = root / f"{chapter['file']}.ipynb"
             number = chapter.get("title", notebook.stem).split(".")[0]
             link = f"[{number}]({Path(chapter['file']).relative_to('book')}.ipynb)"
             for row in chapter_verdicts(notebook).itertuples(index=False):
                 mark = "**supported**" if row.verdict == "supported" else "*not supported*"
+                claim = f"{_cell(row.claim)} <br>*{_cell(row.source)}*"
                 lines.append("| " + " | ".join(
-                    [link, *(_cell(getattr(row, c)) for c in COLUMNS[:-1]), mark]) + " |")
+                    [link, claim, *(_cell(getattr(row, c)) for c in COLUMNS[2:-1]), mark])
+                    + " |")
                 total += 1
                 supported += row.verdict == "supported"
+        lines.append(":::")
         parts.append("\n".join(lines))
     intro = (
+        "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"
         "# Verdict ledger\n\n"
         "Every claim put to the test in this book, with the statistic we computed, its "
         "value in the published (`default`) run, the threshold the claim implies and the "

@@ -57,8 +57,9 @@ def test_ledger_page_links_chapters_counts_and_escapes(tmp_path, capsys):
     toc = {"format": "jb-book", "root": "book/intro", "parts": [
         {"caption": "Summary", "chapters": [{"file": "book/ledger"}]},
         {"caption": "Paper A", "chapters": [
-            {"file": "book/chapters/01_a", "title": "1. A"},
-            {"file": "book/chapters/02_b", "title": "2. B"}]}]}
+            {"file": "book/parts/a", "sections": [
+                {"file": "book/chapters/01_a", "title": "1. A"},
+                {"file": "book/chapters/02_b", "title": "2. B"}]}]}]}
     (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
     page = ledger_markdown(tmp_path)
     assert "**1 of 3 claims supported.**" in page
