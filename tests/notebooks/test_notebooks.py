@@ -41,3 +41,18 @@ def test_smoke_execution_reproduces_reference_verdicts(name, tmp_path):
     verdicts = last_stdout(executed)
     assert "supported" in verdicts
     assert verdicts == last_stdout(reference)
+
+
+def figure_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"
+            and ("plt.show()" in c.source or "HTML(" in c.source)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_figure_has_a_caption_and_alt_text(name):
+    for folder in (cli.NOTEBOOKS, cli.CHAPTERS, cli.REFERENCES):
+        nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        for cell in figure_cells(nb):
+            meta = cell.metadata.get("mystnb", {})
+            assert meta.get("figure", {}).get("caption"), (folder.name, cell.source[:60])
+            assert meta.get("image", {}).get("alt"), (folder.name, cell.source[:60])
