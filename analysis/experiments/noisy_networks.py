@@ -229,6 +229,12 @@ def correlations(x: np.ndarray, y: np.ndarray, from_peak: bool = False) -> np.nd
     return out
 
 
+def median(values: np.ndarray) -> float:
+    """Median of the finite values; NaN (without a warning) when there are none."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
+
+
 def final_accuracy(result: Result) -> float:
     """Member-averaged test accuracy at the last record."""
     return float(np.nanmean(result["test_acc"][:, -1]))
@@ -255,7 +261,7 @@ def clustering_claims(noisy: dict[str, Result], deterministic: dict[str, Result]
                 f"{SOURCE}, section 5.1",
                 f"{act}, beta = {beta:g}: where I(X;T) falls, same-class clustering rises.",
                 f"median Spearman rho(I(X;T), silhouette) from the peak, over the "
-                f"{int(squeezed.sum())} compressing layers", float(np.nanmedian(corr)),
+                f"{int(squeezed.sum())} compressing layers", median(corr),
                 "<=", -0.5))
         rows += [
             Claim.test(f"{SOURCE}, sections 4-5",
@@ -263,7 +269,7 @@ def clustering_claims(noisy: dict[str, Result], deterministic: dict[str, Result]
                        "scale.",
                        f"median over layers of Spearman rho(I(X;T), log2 clusters at "
                        f"{r.config['cluster_scale']:g} beta)",
-                       float(np.nanmedian(correlations(r["i_xt"], r["log2_clusters"]))),
+                       median(correlations(r["i_xt"], r["log2_clusters"])),
                        ">=", 0.7),
             Claim.test(f"{SOURCE}, section 5.1",
                        f"{act}: the noisy network is about as accurate as the deterministic one.",
@@ -282,7 +288,7 @@ def clustering_claims(noisy: dict[str, Result], deterministic: dict[str, Result]
                 "tanh, deterministic: the binned I(X;T) follows the clustering at the scale "
                 "of a bin.",
                 "median over layers of Spearman rho(H(Bin(T)), log2 clusters at a bin width)",
-                float(np.nanmedian(correlations(r["h_bin"], r["log2_clusters"]))),
+                median(correlations(r["h_bin"], r["log2_clusters"])),
                 ">=", 0.7))
     return rows
 

@@ -13,7 +13,8 @@ NAMES = cli.notebook_names()
 
 def last_stdout(nb) -> str:
     cell = [c for c in nb.cells if c.cell_type == "code"][-1]
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return "".join(o.get("text", "") for o in cell.outputs
+                   if o.output_type == "stream" and o.get("name") == "stdout")
 
 
 def test_every_notebook_has_a_reference():

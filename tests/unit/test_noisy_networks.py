@@ -116,3 +116,12 @@ def test_constraint_claims_pass_and_fail():
     assert all(r.passes for r in nw.constraint_claims(free, limited))
     worse = fake([1, 5, 1], [0, 0.5, 0.9], [1, 2, 3], 0.5, orthonormal=0.001)
     assert not any(r.passes for r in nw.constraint_claims(free, worse))
+
+
+def test_median_of_finite_values_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nw.median(np.array([np.nan, 1.0, 3.0])) == 2.0
+        assert np.isnan(nw.median(np.array([np.nan, np.nan])))
