@@ -104,9 +104,8 @@ def ledger_markdown(root: Path) -> str:
         "value in the published (`default`) run, the threshold the claim implies and the "
         "verdict. The rows are read from the executed chapters by `python -m analysis "
         "ledger`, never typed by hand; the chapter number links to the chapter, where the "
-        "figures and the reasons for every deviation are. Claims longer than 90 characters are "
-        "cut short (`...`) in the printed tables; each chapter's introduction states its "
-        f"claims in full.\n\n**{supported} of {total} claims supported.**\n")
+        "figures and the reasons for every deviation are.\n\n"
+        f"**{supported} of {total} claims supported.**\n")
     return intro + "\n" + "\n\n".join(parts) + "\n"
 
 

@@ -14,6 +14,8 @@ CLAIMS = [
     Claim.test("Paper B 2018, section 6", "A much longer statement, with commas, and a ratio.",
                "share of layers", 0.4, ">=", 1.0),
     Claim.test("Paper C", "Tiny.", "x", float("nan"), "<", 1e-9, digits=12),
+    Claim.test("Paper D", "A claim long enough to be cut by a display width:" + " words" * 25,
+               "statistic", 1.0, ">", 0.0),
 ]
 
 
@@ -25,7 +27,9 @@ def printed(capsys, claims) -> str:
 def test_round_trip_of_the_printed_table(capsys):
     parsed = parse_verdict_table(printed(capsys, CLAIMS))
     assert parsed.to_dict("records") == verdict_table(CLAIMS).to_dict("records")
-    assert parsed["verdict"].tolist() == ["supported", "not supported", "not supported"]
+    assert parsed["verdict"].tolist() == ["supported", "not supported", "not supported",
+                                          "supported"]
+    assert parsed["claim"].iloc[-1] == CLAIMS[-1].statement    # printed in full
 
 
 def test_text_that_is_no_verdict_table_is_refused():
@@ -53,7 +57,7 @@ def test_chapter_verdicts_reads_the_last_cell(tmp_path, capsys):
 def test_ledger_page_links_chapters_counts_and_escapes(tmp_path, capsys):
     (tmp_path / "book" / "chapters").mkdir(parents=True)
     executed(tmp_path / "book" / "chapters" / "01_a.ipynb", printed(capsys, CLAIMS[:1]))
-    executed(tmp_path / "book" / "chapters" / "02_b.ipynb", printed(capsys, CLAIMS[1:]))
+    executed(tmp_path / "book" / "chapters" / "02_b.ipynb", printed(capsys, CLAIMS[1:3]))
     toc = {"format": "jb-book", "root": "book/intro", "parts": [
         {"caption": "Summary", "chapters": [{"file": "book/ledger"}]},
         {"caption": "Paper A", "chapters": [
