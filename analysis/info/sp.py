@@ -135,11 +135,10 @@ def mixture_entropy_quadrature(centres: np.ndarray, beta: float) -> float:
     """
     if beta <= 0:
         raise ValueError(f"beta must be > 0, got {beta}")
-    c = np.unique(np.asarray(centres, dtype=np.float64).ravel())
+    c, counts = np.unique(np.asarray(centres, dtype=np.float64).ravel(), return_counts=True)
     if c.size == 0:
         raise ValueError("need at least one centre")
-    weights = np.asarray(centres, dtype=np.float64).ravel()
-    weights = np.array([np.sum(weights == ck) for ck in c]) / weights.size
+    weights = counts / counts.sum()
 
     scale = weights / (beta * math.sqrt(2.0 * math.pi))
 
