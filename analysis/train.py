@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .data.dataset import Dataset
-from .nets import EnsembleMLP
+from .nets import Ensemble
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -219,7 +219,7 @@ def _member_losses(logits: torch.Tensor, labels: torch.Tensor, index: torch.Tens
 
 
 def train_ensemble(
-    model: EnsembleMLP,
+    model: Ensemble,
     data: Dataset,
     train_idx: np.ndarray,
     test_idx: np.ndarray,
@@ -234,7 +234,7 @@ def train_ensemble(
 
     Parameters
     ----------
-    model : EnsembleMLP
+    model : Ensemble (EnsembleMLP or EnsembleCNN)
         The ensemble; member k uses ``train_idx[k]``, ``test_idx[k]`` and ``model.seeds[k]``.
     data : Dataset
         Inputs and training labels.
