@@ -28,9 +28,8 @@ from ..claims import Claim
 from ..data import load_spherical
 from ..info.binning import binned_mutual_information, original_bins
 from ..info.clustering import binned_entropy, clusters_at_scale, distance_ratio, silhouette
-from ..info.kde import gaussian_noise_entropy
-from ..info.sp import mixture_entropy_mc
-from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
+from ..info.sp import sp_information
+from ..nets import SZT_WIDTHS, Ensemble, EnsembleMLP, check_architecture, check_device
 from ..train import (EnsembleSchedule, Snapshot, log_spaced_epochs, member_splits,
                      noise_generator, train_ensemble)
 from .estimators import COMPRESSION, relative_compression
@@ -145,6 +144,52 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     return cached(NAME, config, lambda: _compute(config, data, progress), use_cache)
 
 
+def clustering(centres: torch.Tensor, labels: np.ndarray, scale: float) -> dict[str, np.ndarray]:
+    """The clustering measures of :data:`MEASURES` of every member's representations.
+
+    ``centres`` has shape (members, n, d); ``scale`` is the distance below which two
+    representations count as one cluster. Returns arrays of shape (members,).
+    """
+    return {"distance_ratio": distance_ratio(centres, labels),
+            "silhouette": silhouette(centres, labels),
+            "log2_clusters": np.log2(clusters_at_scale(centres, scale))}
+
+
+def sp_and_clustering(model: Ensemble, x_rep: torch.Tensor, labels: np.ndarray,
+                      n_conditional: int, n_mc: int, scale: float, epoch: int,
+                      hidden: int) -> dict[str, np.ndarray]:
+    """I(X;T_l) by sample propagation and the clustering of S_l, for every hidden layer.
+
+    X is uniform over n inputs; ``x_rep`` holds them ``n_conditional`` times over,
+    repeat-major, feature-major (d, n_conditional * n). One noisy pass gives every layer's
+    centres S_l (the first repeat, whose clustering is measured) and, for l > 1,
+    ``n_conditional`` draws of S_l given each input, whose Gaussian mixture is p(t_l | x);
+    I(X;T_l) is then estimated by :func:`analysis.info.sp.sp_information` (Goldfeld et
+    al. 2019, section 3). Noise draws are fixed by the members' seeds and ``epoch``.
+
+    Returns
+    -------
+    dict
+        ``i_xt`` (bits) and the :func:`clustering` measures of the centres, each of shape
+        (members, hidden).
+    """
+    beta, seeds, dev = model.noise_std, model.seeds, model.device
+    gen = noise_generator(seeds, 2**31 + epoch, dev)
+    with torch.no_grad():
+        signals = model.signals(x_rep, gen)
+    n, m = x_rep.shape[1] // n_conditional, n_conditional
+    out = {key: np.full((len(seeds), hidden), np.nan) for key in ("i_xt", *MEASURES)}
+    for layer in range(hidden):
+        s = signals[layer].double().transpose(1, 2).reshape(len(seeds), m, n, -1)
+        centres = s[:, 0]
+        # S_1 is a function of X: one sample per input is its whole conditional law
+        samples = centres[:, :, None] if layer == 0 else s.transpose(1, 2)
+        out["i_xt"][:, layer] = sp_information(samples, beta, n_mc, seed=epoch).cpu().numpy()
+        for key, value in clustering(centres.cpu(), labels, scale).items():
+            out[key][:, layer] = value
+    return out
+
+
 def _compute(config: Config, data, progress: bool) -> Result:
     start = time.perf_counter()
     seeds = config.seed_list
@@ -163,27 +208,11 @@ def _compute(config: Config, data, progress: bool) -> Result:
     model = EnsembleMLP(config.widths, config.activation, seeds, noise_std=config.beta,
                         device=dev)
 
-    def cluster(i: int, layer: int, centres: torch.Tensor) -> None:
-        arrays["distance_ratio"][:, i, layer] = distance_ratio(centres, labels)
-        arrays["silhouette"][:, i, layer] = silhouette(centres, labels)
-        arrays["log2_clusters"][:, i, layer] = np.log2(clusters_at_scale(centres, scale))
-
     def estimate_noisy(snap: Snapshot) -> None:
-        gen = noise_generator(seeds, 2**31 + snap.epoch, dev)
-        with torch.no_grad():
-            signals = model.signals(x_rep, gen)
-        n, m = len(sub), config.n_conditional
-        for layer in range(hidden):
-            s = signals[layer].double().transpose(1, 2).reshape(len(seeds), m, n, -1)
-            centres = s[:, 0]
-            h = mixture_entropy_mc(centres, config.beta, config.n_mc, seed=snap.epoch).cpu()
-            if layer == 0:   # S_1 is a function of X: h(T_1|X) is the noise entropy
-                h_cond = gaussian_noise_entropy(s.shape[-1], config.beta**2)
-            else:
-                h_cond = mixture_entropy_mc(s.transpose(1, 2), config.beta, config.n_mc,
-                                            seed=snap.epoch + 1).mean(-1).cpu()
-            arrays["i_xt"][:, snap.index, layer] = (h - h_cond).numpy()
-            cluster(snap.index, layer, centres.cpu())
+        values = sp_and_clustering(model, x_rep, labels, config.n_conditional, config.n_mc,
+                                   scale, snap.epoch, hidden)
+        for key, value in values.items():
+            arrays[key][:, snap.index] = value
 
     def estimate_deterministic(snap: Snapshot) -> None:
         for layer in range(hidden):
@@ -191,7 +220,8 @@ def _compute(config: Config, data, progress: bool) -> Result:
             arrays["i_xt"][:, snap.index, layer] = binned_mutual_information(
                 t, data.p_y_given_x, bins)[0]
             arrays["h_bin"][:, snap.index, layer] = binned_entropy(t, np.asarray(bins.edges))
-            cluster(snap.index, layer, t[:, sub])
+            for key, value in clustering(t[:, sub], labels, scale).items():
+                arrays[key][:, snap.index, layer] = value
 
     train_idx, test_idx = member_splits(data.n_samples, config.train_fraction, seeds)
     after = ((lambda: parseval_step(list(model.weights)[:-1], config.orthonormal))

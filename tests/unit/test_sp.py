@@ -8,28 +8,40 @@ from scipy import integrate
 from scipy.stats import norm
 
 from analysis.info.kde import gaussian_noise_entropy, mixture_entropy_bd, mixture_entropy_kl
-from analysis.info.sp import mixture_entropy_mc, sp_mutual_information
+from analysis.info.sp import mixture_entropy_mc, sp_information, sp_mutual_information
 
 
 def mc_error(d: int, draws: int) -> float:
-    """Standard error (bits) when every draw sits in one component: Var |z|²/(2 beta²) = d/2."""
+    """Standard error (bits) of -mean log g(q) when every draw sits in one component:
+    Var |z|²/2 = d/2 (the error the control variate of ``mixture_entropy_mc`` removes)."""
     return math.sqrt(d / 2) / math.log(2) / math.sqrt(draws)
 
 
 def test_one_component_is_a_gaussian():
-    h = float(mixture_entropy_mc(torch.zeros(1, 3), beta=0.5, n_mc=20_000, seed=1))
-    assert h == pytest.approx(gaussian_noise_entropy(3, 0.25), abs=4 * mc_error(3, 20_000))
+    # the control variate removes all Monte Carlo error from a single Gaussian
+    h = float(mixture_entropy_mc(torch.zeros(1, 3), beta=0.5, n_mc=3, seed=1))
+    assert h == pytest.approx(gaussian_noise_entropy(3, 0.25), abs=1e-9)
 
 
 def test_identical_centres_are_one_gaussian():
-    h = float(mixture_entropy_mc(torch.full((50, 2), 0.3), beta=0.2, n_mc=200, seed=2))
-    assert h == pytest.approx(gaussian_noise_entropy(2, 0.04), abs=4 * mc_error(2, 50 * 200))
+    h = float(mixture_entropy_mc(torch.full((50, 2), 0.3), beta=0.2, n_mc=2, seed=2))
+    assert h == pytest.approx(gaussian_noise_entropy(2, 0.04), abs=1e-9)
 
 
 def test_well_separated_centres_add_log_n():
     grid = torch.stack(torch.meshgrid(torch.arange(4.0), torch.arange(4.0), indexing="ij"), -1)
-    h = float(mixture_entropy_mc(grid.reshape(16, 2) * 10.0, beta=0.1, n_mc=500, seed=3))
-    assert h == pytest.approx(4 + gaussian_noise_entropy(2, 0.01), abs=4 * mc_error(2, 16 * 500))
+    h = float(mixture_entropy_mc(grid.reshape(16, 2) * 10.0, beta=0.1, n_mc=5, seed=3))
+    assert h == pytest.approx(4 + gaussian_noise_entropy(2, 0.01), abs=1e-9)
+
+
+def test_wide_layers_have_no_chi_square_error():
+    # 50 centres in 1000 dimensions, about 45 beta apart: h = log2 50 + h(noise). Without
+    # the control variate one draw per centre would err by about mc_error(1000, 50) = 4.6
+    # bits; with it the estimate is exact up to the overlap of the components (< 1e-9).
+    centres = torch.randn(50, 1000, generator=torch.Generator().manual_seed(9))
+    h = float(mixture_entropy_mc(centres, beta=0.1, n_mc=1, seed=4))
+    assert mc_error(1000, 50) > 4.0
+    assert h == pytest.approx(math.log2(50) + gaussian_noise_entropy(1000, 0.01), abs=1e-6)
 
 
 def test_one_dimensional_mixture_against_quadrature():
@@ -75,6 +87,38 @@ def test_mutual_information_of_the_first_layer_and_with_conditional_samples():
     # each input's samples sit on its own centre: the first-layer answer again
     own = t[:, None].expand(-1, 8, -1)
     assert sp_mutual_information(t, 0.1, conditional=own, n_mc=200) == pytest.approx(5.0, abs=0.05)
+
+
+def test_spread_conditional_samples_keep_log_n():
+    # 16 inputs, each with 8 samples of S far apart from one another and from the other
+    # inputs' (upstream noise much wider than beta): X is still recoverable from T, so
+    # I(X;T) = log2 16 exactly. Pairing p(t) over one sample per input with p(t|x) over
+    # 8 would give log2 16 - log2 8 = 1 bit.
+    samples = torch.randn(16, 8, 300, generator=torch.Generator().manual_seed(3))
+    assert float(sp_information(samples, 0.05, n_mc=4)) == pytest.approx(4.0, abs=1e-6)
+
+
+def test_information_agrees_with_the_entropy_difference_draw_for_draw():
+    # with one sample per input, I = h(T) - h(noise) from the same noise draws
+    centres = torch.randn(3, 40, 4, generator=torch.Generator().manual_seed(2))
+    joint = sp_information(centres[:, :, None], 0.7, n_mc=6, seed=5)
+    entropy = mixture_entropy_mc(centres, 0.7, n_mc=6, seed=5) - gaussian_noise_entropy(4, 0.49)
+    torch.testing.assert_close(joint, entropy, rtol=0, atol=1e-9)
+    assert torch.all(joint > 0) and torch.all(joint < math.log2(40))
+
+
+def test_overlapping_inputs_against_the_closed_form_of_two_points():
+    # X uniform on two inputs whose S sits at 0 and at delta (one dimension): I(X;T) is the
+    # capacity-like integral of the binary mixture, by quadrature
+    delta, beta = 0.3, 0.2
+
+    def g(t):
+        return 0.5 * (norm.pdf(t, 0, beta) + norm.pdf(t, delta, beta))
+
+    h_t = integrate.quad(lambda t: -g(t) * np.log2(g(t)), -3, 3.3, limit=200)[0]
+    exact = h_t - gaussian_noise_entropy(1, beta**2)
+    est = float(sp_information(torch.tensor([[[0.0]], [[delta]]]), beta, n_mc=200_000, seed=1))
+    assert est == pytest.approx(exact, abs=0.005)
 
 
 @pytest.mark.parametrize("kwargs, match", [
