@@ -105,11 +105,28 @@ class ImageData:
     def n_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
+    @property
+    def fingerprint(self) -> dict:
+        """The source's kind and files' MD5s, without local paths: part of a cache key."""
+        return {"kind": self.source.get("kind"), "note": self.source.get("note"),
+                "md5": {role: f["md5"] for role, f in self.source.get("files", {}).items()}}
+
     def describe(self) -> str:
         """One line: the dataset, its sizes and where it came from."""
         return (f"{self.name}: {len(self.x_train)} training and {len(self.x_test)} test images "
                 f"of shape {self.x_train.shape[1:]}, {self.n_classes} classes; source: "
                 f"{self.source.get('kind', '?')} ({self.source.get('location', '')})")
+
+
+def describe_source(source: dict) -> str:
+    """The kind of a data source and its files' names and MD5s, e.g. for a printed summary.
+
+    Local paths are left out, so the text is the same on every machine with the same files.
+    """
+    files = source.get("files", {})
+    listed = ", ".join(f"{Path(f['path']).name} (MD5 {f['md5']})" for f in files.values())
+    return f"source: {source.get('kind', '?')}" + (f": {listed}" if listed else "") + \
+        (f"; {source['note']}" if source.get("note") else "")
 
 
 def data_dir() -> Path:

