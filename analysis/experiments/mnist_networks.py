@@ -19,6 +19,7 @@ Two experiments on real images.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,23 +239,34 @@ def _compute_saxe(config: SaxeConfig, task: ImageTask, progress: bool) -> Result
                     arrays[f"i_xt_{e}"][m, snap.index, layer] = kde[f"i_xt_{bound}"]
                     arrays[f"i_ty_{e}"][m, snap.index, layer] = kde[f"i_ty_{bound}"]
 
-    history = train_ensemble(model, task.data, task.train_idx.repeat(len(seeds), 0),
-                             task.test_idx.repeat(len(seeds), 0), config.train_config(),
-                             on_record=estimate, record_epochs=epochs, progress=progress,
-                             desc=f"{config.activation} {'-'.join(map(str, widths))}")
-    seconds = time.perf_counter() - start
-    comp = relative_compression(arrays["i_xt_kde_upper"])
+    result = _train(SAXE, config, model, task, estimate, epochs, progress,
+                    f"{config.activation} {'-'.join(map(str, widths))}",
+                    {**arrays, "mi_idx": mi_idx})
     tqdm.write(f"{config.dataset} {config.activation}: {len(seeds)} nets x {config.epochs} "
-               f"epochs in {seconds:.0f} s; test accuracy "
-               f"{np.mean(history.test_acc[:, -1]):.3f}; KDE compression per layer "
-               f"{np.round(comp, 2).tolist()}")
+               f"epochs in {time.perf_counter() - start:.0f} s; test accuracy "
+               f"{np.mean(result['test_acc'][:, -1]):.3f}; KDE compression per layer "
+               f"{np.round(relative_compression(arrays['i_xt_kde_upper']), 2).tolist()}")
+    return result
+
+
+def _train(name: str, config: SaxeConfig | CNNConfig, model: EnsembleMLP | EnsembleCNN,
+           task: ImageTask, estimate: Callable[[Snapshot], None], epochs: np.ndarray,
+           progress: bool, desc: str, arrays: dict[str, np.ndarray]) -> Result:
+    """Train every member on the task's training images, estimating at ``epochs``; pack
+    ``arrays`` (filled by ``estimate``) with the accuracies and losses into a Result."""
+    start = time.perf_counter()
+    n = len(config.seed_list)
+    history = train_ensemble(model, task.data, task.train_idx.repeat(n, 0),
+                             task.test_idx.repeat(n, 0), config.train_config(),
+                             on_record=estimate, record_epochs=epochs, progress=progress,
+                             desc=desc)
     return Result(
-        name=SAXE, config=config_dict(config),
-        arrays={"epochs": history.epochs, **arrays, "mi_idx": mi_idx,
+        name=name, config=config_dict(config),
+        arrays={"epochs": history.epochs, **arrays,
                 "train_acc": history.train_acc, "test_acc": history.test_acc,
                 "train_loss": history.train_loss, "test_loss": history.test_loss},
         meta={"data": task.data.source, "sizes": [task.n_train, task.test_idx.shape[1]],
-              "seconds": seconds, "torch": torch.__version__})
+              "seconds": time.perf_counter() - start, "torch": torch.__version__})
 
 
 def run_cnn(config: CNNConfig, progress: bool = True, use_cache: bool = True) -> Result:
@@ -302,22 +314,13 @@ def _compute_cnn(config: CNNConfig, task: ImageTask, progress: bool) -> Result:
         for key, value in values.items():
             arrays[key][:, snap.index] = value
 
-    history = train_ensemble(model, task.data, task.train_idx.repeat(len(seeds), 0),
-                             task.test_idx.repeat(len(seeds), 0), config.train_config(),
-                             on_record=estimate, record_epochs=epochs, progress=progress,
-                             desc=f"noisy CNN, beta={config.beta:g}")
-    seconds = time.perf_counter() - start
+    result = _train(CNN, config, model, task, estimate, epochs, progress,
+                    f"noisy CNN, beta={config.beta:g}", {**arrays, "subset": sub})
     tqdm.write(f"{config.dataset} noisy CNN (beta = {config.beta:g}): {len(seeds)} nets x "
-               f"{config.epochs} epochs in {seconds:.0f} s; test accuracy "
-               f"{np.mean(history.test_acc[:, -1]):.3f}; compression per layer "
+               f"{config.epochs} epochs in {time.perf_counter() - start:.0f} s; test accuracy "
+               f"{np.mean(result['test_acc'][:, -1]):.3f}; compression per layer "
                f"{np.round(relative_compression(arrays['i_xt']), 2).tolist()}")
-    return Result(
-        name=CNN, config=config_dict(config),
-        arrays={"epochs": history.epochs, **arrays, "subset": sub,
-                "train_acc": history.train_acc, "test_acc": history.test_acc,
-                "train_loss": history.train_loss, "test_loss": history.test_loss},
-        meta={"data": task.data.source, "sizes": [task.n_train, task.test_idx.shape[1]],
-              "seconds": seconds, "torch": torch.__version__})
+    return result
 
 
 def saxe_claims(results: dict[str, Result], estimators: tuple[str, ...] = ("kde_upper", "bin")

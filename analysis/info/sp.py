@@ -36,6 +36,13 @@ from .kde import gaussian_noise_entropy
 LN2 = math.log(2.0)
 
 
+def _check(beta: float, n_mc: int) -> None:
+    if beta <= 0:
+        raise ValueError(f"beta must be > 0, got {beta}")
+    if n_mc < 1:
+        raise ValueError(f"n_mc must be >= 1, got {n_mc}")
+
+
 def mixture_entropy_mc(centres: torch.Tensor, beta: float, n_mc: int = 10, seed: int = 0,
                        max_elements: int = 2**24) -> torch.Tensor:
     """Monte Carlo entropy (bits) of equal-weight mixtures of N(c_k, beta² I).
@@ -73,10 +80,7 @@ def mixture_entropy_mc(centres: torch.Tensor, beta: float, n_mc: int = 10, seed:
     ----------
     Goldfeld et al. (2019), section 3 ("sample propagation" estimator), Eq. 7.
     """
-    if beta <= 0:
-        raise ValueError(f"beta must be > 0, got {beta}")
-    if n_mc < 1:
-        raise ValueError(f"n_mc must be >= 1, got {n_mc}")
+    _check(beta, n_mc)
     c = torch.as_tensor(centres)
     if c.dim() < 2:
         raise ValueError(f"centres must have shape (..., n, d), got {tuple(c.shape)}")
@@ -144,10 +148,7 @@ def sp_information(samples: torch.Tensor, beta: float, n_mc: int = 10, seed: int
     with p(t|x): with one sample per input in p(t) and m in p(t|x), well-separated samples
     would give log n - log m instead of log n.
     """
-    if beta <= 0:
-        raise ValueError(f"beta must be > 0, got {beta}")
-    if n_mc < 1:
-        raise ValueError(f"n_mc must be >= 1, got {n_mc}")
+    _check(beta, n_mc)
     c = torch.as_tensor(samples)
     if c.dim() < 3:
         raise ValueError(f"samples must have shape (..., n, m, d), got {tuple(c.shape)}")

@@ -53,7 +53,9 @@ def test_cnn_member_is_the_plain_convolutional_network():
 def test_cnn_noise_and_signals():
     model = EnsembleCNN(channels=(2,), dense=(4,), seeds=[0], noise_std=0.5)
     x = torch.rand(784, 3)
-    gen = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    def gen() -> torch.Generator:
+        return torch.Generator().manual_seed(1)
+
     s = model.signals(x, gen())
     _, t = model(x, return_layers=True, noise_generator=gen())
     # T_1 = S_1 + N(0, 0.25): the difference is the noise, of standard deviation 0.5
