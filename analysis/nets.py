@@ -89,6 +89,15 @@ class Ensemble(nn.Module):
     seeds: tuple[int, ...]
     noise_std: float
 
+    def _set_members(self, seeds: Sequence[int], noise_std: float) -> None:
+        """Check and store the members' seeds and the layer noise."""
+        if len(seeds) < 1:
+            raise ValueError("an ensemble needs at least one seed")
+        if noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+        self.seeds = tuple(int(s) for s in seeds)
+        self.noise_std = float(noise_std)
+
     @property
     def n_members(self) -> int:
         return len(self.seeds)
@@ -176,14 +185,9 @@ class EnsembleMLP(Ensemble):
                  device: str | torch.device = "cpu") -> None:
         super().__init__()
         check_architecture(widths, activation)
-        if len(seeds) < 1:
-            raise ValueError("an ensemble needs at least one seed")
-        if noise_std < 0:
-            raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+        self._set_members(seeds, noise_std)
         self.widths = tuple(int(w) for w in widths)
         self.activation = activation
-        self.seeds = tuple(int(s) for s in seeds)
-        self.noise_std = float(noise_std)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         per_member = [self._init_member(s) for s in self.seeds]
@@ -287,13 +291,8 @@ class EnsembleCNN(Ensemble):
         self.widths = (self.image_shape[0] * self.image_shape[1] * self.image_shape[2],
                        *self._conv_widths(), *(int(w) for w in dense), int(n_classes))
         check_architecture((flat, *dense, n_classes), activation)
-        if len(seeds) < 1:
-            raise ValueError("an ensemble needs at least one seed")
-        if noise_std < 0:
-            raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+        self._set_members(seeds, noise_std)
         self.activation = activation
-        self.seeds = tuple(int(s) for s in seeds)
-        self.noise_std = float(noise_std)
         self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
         per_member = [self._init_member(s, flat, dense, n_classes) for s in self.seeds]
         for layer, w in enumerate(per_member[0]):
