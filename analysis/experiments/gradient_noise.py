@@ -23,7 +23,7 @@ from tqdm import tqdm
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
 from ..data import load_spherical
-from ..data.images import LOADERS, DataUnavailable, describe_source, load_images
+from ..data.images import LOADERS, DataUnavailable, load_images
 from ..nets import EnsembleMLP, check_architecture, check_device
 from ..train import (OPTIMIZERS, EnsembleSchedule, GradientMoments, log_spaced_epochs,
                      member_splits, minibatch_step)
@@ -108,11 +108,6 @@ class Arrays:
     @property
     def n_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
-
-    def describe(self) -> str:
-        """One line: sizes and source (file names and MD5s, no local paths)."""
-        return f"{len(self.x_train)} training and {len(self.x_test)} test inputs, " + \
-            describe_source(self.source)
 
 
 def load_data(config: Config) -> Arrays:
