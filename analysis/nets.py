@@ -13,6 +13,12 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from .rng import MemberNoise
+
+NoiseSource = torch.Generator | MemberNoise
+"""Where layer noise comes from: a :class:`~analysis.rng.MemberNoise` (per member, the
+same on every backend) or a ``torch.Generator`` (one stream shared by all members)."""
+
 def fast_tanh(x: torch.Tensor) -> torch.Tensor:
     """tanh(x) evaluated as 2 sigmoid(2x) - 1.
 
@@ -107,7 +113,7 @@ class Ensemble(nn.Module):
         return self.weights[0].device
 
     def forward(self, x: torch.Tensor, return_layers: bool = False,
-                noise_generator: torch.Generator | None = None
+                noise_generator: NoiseSource | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits of every member, and optionally every layer's output.
 
@@ -118,8 +124,12 @@ class Ensemble(nn.Module):
         return_layers : bool
             Also return the list of layer outputs T_1..T_L, each of shape (M, width, B);
             the last one is the softmax output, as recorded by Shwartz-Ziv & Tishby.
-        noise_generator : torch.Generator, optional
-            Source of the per-layer Gaussian noise of a noisy network.
+        noise_generator : MemberNoise or torch.Generator, optional
+            Source of the per-layer Gaussian noise of a noisy network: a
+            :class:`~analysis.rng.MemberNoise` gives every member its own noise, fixed
+            by its seed (as :func:`analysis.train.noise_generator` makes it); a
+            ``torch.Generator`` draws all members' noise from one stream; None uses
+            torch's global generator.
 
         Returns
         -------
@@ -132,7 +142,7 @@ class Ensemble(nn.Module):
                 layers.append(torch.softmax(t, dim=1) if i == len(self.weights) - 1 else t)
         return (t, layers) if return_layers else t
 
-    def signals(self, x: torch.Tensor, noise_generator: torch.Generator | None = None
+    def signals(self, x: torch.Tensor, noise_generator: NoiseSource | None = None
                 ) -> list[torch.Tensor]:
         """Every layer's noiseless output S_l = f_l(T_(l-1)), the noise of earlier layers included.
 
@@ -143,15 +153,30 @@ class Ensemble(nn.Module):
         """
         return [s for s, _ in self._propagate(x, noise_generator)]
 
-    def _add_noise(self, s: torch.Tensor, noise_generator: torch.Generator | None
-                   ) -> torch.Tensor:
-        """T = S + N(0, noise_std^2 I) for a noisy ensemble, S itself otherwise."""
+    def _add_noise(self, s: torch.Tensor, noise_generator: NoiseSource | None, layer: int,
+                   members_first: bool = True) -> torch.Tensor:
+        """T = S + N(0, noise_std^2 I) for a noisy ensemble, S itself otherwise.
+
+        ``layer`` is the layer's index (0 for the first hidden layer); ``s`` has shape
+        (members, features, batch), or with ``members_first=False`` (batch, members *
+        channels, height, width) (a convolutional layer). A :class:`MemberNoise` draws
+        member k's noise in (features, batch) order from its own stream either way.
+        """
         if self.noise_std <= 0:
             return s
-        return s + self.noise_std * torch.randn(s.shape, generator=noise_generator,
-                                                device=s.device, dtype=s.dtype)
+        if isinstance(noise_generator, MemberNoise):
+            if members_first:
+                z = noise_generator.normal(layer, s.shape, s.device, s.dtype)
+            else:
+                m, batch = self.n_members, s.shape[0]
+                z = noise_generator.normal(layer, (m, s[0].numel() // m, batch), s.device,
+                                           s.dtype).permute(2, 0, 1).reshape(s.shape)
+        else:
+            z = torch.randn(s.shape, generator=noise_generator, device=s.device,
+                            dtype=s.dtype)
+        return s + self.noise_std * z
 
-    def _propagate(self, x: torch.Tensor, noise_generator: torch.Generator | None
+    def _propagate(self, x: torch.Tensor, noise_generator: NoiseSource | None
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         raise NotImplementedError
 
@@ -206,7 +231,7 @@ class EnsembleMLP(Ensemble):
             layers.append(w.T.contiguous())
         return layers
 
-    def _propagate(self, x: torch.Tensor, noise_generator: torch.Generator | None
+    def _propagate(self, x: torch.Tensor, noise_generator: NoiseSource | None
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(S_l, T_l) layer by layer: the activation's output and the same plus noise."""
         h = x.expand(self.n_members, *x.shape) if x.dim() == 2 else x
@@ -215,7 +240,7 @@ class EnsembleMLP(Ensemble):
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = torch.baddbmm(b, w, h)
             s = z if i == last else act(z)
-            h = s if i == last else self._add_noise(s, noise_generator)
+            h = s if i == last else self._add_noise(s, noise_generator, i)
             yield s, h
 
     def member(self, k: int) -> nn.Sequential:
@@ -322,7 +347,7 @@ class EnsembleCNN(Ensemble):
             layers.append(_trunc_normal((fan_out, fan_in), fan_in, gen))
         return layers
 
-    def _propagate(self, x: torch.Tensor, noise_generator: torch.Generator | None
+    def _propagate(self, x: torch.Tensor, noise_generator: NoiseSource | None
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         m = self.n_members
         x = x.expand(m, *x.shape) if x.dim() == 2 else x
@@ -335,7 +360,7 @@ class EnsembleCNN(Ensemble):
                 z = nn.functional.conv2d(h, w.flatten(0, 1), b.flatten(), stride=self.stride,
                                          padding=self.kernel // 2, groups=m)
                 s = act(z)
-                h = self._add_noise(s, noise_generator)
+                h = self._add_noise(s, noise_generator, i, members_first=False)
                 yield (s.reshape(batch, m, -1).permute(1, 2, 0),
                        h.reshape(batch, m, -1).permute(1, 2, 0))
                 if i == n_conv - 1:
@@ -343,5 +368,5 @@ class EnsembleCNN(Ensemble):
                 continue
             z = torch.baddbmm(b, w, h)
             s = z if i == last else act(z)
-            h = s if i == last else self._add_noise(s, noise_generator)
+            h = s if i == last else self._add_noise(s, noise_generator, i)
             yield s, h

@@ -1,9 +1,15 @@
 """Training of network ensembles with a log-spaced record of activations and metrics.
 
-Every member has its own train/test split and its own minibatch order, both drawn from
-its seed, so a member's run does not depend on which other members share the ensemble.
-Adam and SGD act element-wise, so one optimiser over the stacked parameters is exactly one
-optimiser per member.
+Every member has its own train/test split, minibatch orders and layer noise, all fixed
+by its seed (orders and noise are counter-based, :mod:`analysis.rng`), so a member's run
+does not depend on which other members share the ensemble. Adam and SGD act
+element-wise, so one optimiser over the stacked parameters is exactly one optimiser per
+member.
+
+Two backends train the same networks on the same orders and noise: ``"torch"`` (eager
+autograd; any ensemble, any device) and ``"fast"`` (the compiled kernel of
+:mod:`analysis.fast_mlp`; :class:`~analysis.nets.EnsembleMLP` on the CPU, some ten times
+faster). They agree to float32 rounding.
 """
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import fast_mlp
 from .data.dataset import Dataset
 from .nets import Ensemble
+from .rng import EVAL_NOISE, TRAIN_NOISE, MemberNoise, member_orders
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,
@@ -24,6 +32,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 """Optimisers by name. Full-batch gradient descent is ``"sgd"`` with ``batch_size=None``."""
 
 SPLITS = ("random", "first")
+BACKENDS = ("auto", "torch", "fast")
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ class History:
     grad_mean: np.ndarray
     grad_std: np.ndarray
     weight_norm: np.ndarray
+    backend: str = "torch"
+    """Which backend trained the ensemble: ``"torch"`` or ``"fast"``."""
 
 
 class GradientMoments:
@@ -153,16 +164,50 @@ def minibatch_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
 
 
 def noise_generator(seeds: Sequence[int], purpose: int, device: torch.device | str = "cpu"
-                    ) -> torch.Generator:
-    """A generator for the layer noise of a noisy ensemble, fixed by its seeds.
+                    ) -> MemberNoise:
+    """Evaluation noise of a noisy ensemble: every member's own, fixed by its seed.
 
-    The noise of all members is drawn in one call, so a noisy member's draws depend on the
-    whole ensemble (its seeds in order); ``purpose`` separates the training draws from the
-    evaluation draws.
+    Pass the result as ``noise_generator`` to the ensemble's ``forward`` or ``signals``.
+    Member k's noise is the counter-based stream (seed_k, EVAL_NOISE, ``purpose``) of
+    :class:`~analysis.rng.MemberNoise`, so it does not depend on the other members;
+    ``purpose`` (an integer) separates draws, e.g. one per recorded epoch. The object
+    holds no state: the same call gives the same noise again. ``device`` is accepted for
+    compatibility; the noise is made on the device of the tensor it is added to.
     """
-    entropy = [int(s) for s in seeds] + [int(purpose)]
-    key = int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 2)
-    return torch.Generator(device=device).manual_seed(key)
+    return MemberNoise(seeds, EVAL_NOISE, int(purpose))
+
+
+def parseval_step(weights: Sequence[torch.Tensor], alpha: float) -> None:
+    """W <- (1 + alpha) W - alpha (W W^T) W for each stacked weight tensor (members, out, in).
+
+    One step of the retraction of Cisse et al. (2017, Eq. 4) towards matrices with
+    orthonormal rows (W W^T = I), in place.
+    """
+    with torch.no_grad():
+        for w in weights:
+            w.copy_((1.0 + alpha) * w - alpha * (w @ w.transpose(1, 2) @ w))
+
+
+def select_backend(model: Ensemble, backend: str, optimizer: str,
+                   after_step: Callable[[], None] | None = None) -> str:
+    """The backend that trains ``model``: ``"fast"`` or ``"torch"``.
+
+    ``"auto"`` picks the compiled kernel for an :class:`~analysis.nets.EnsembleMLP` on
+    the CPU (float32, a known activation and optimiser) without an ``after_step``
+    callback, torch otherwise; ``"fast"`` and ``"torch"`` force one. Raises ValueError
+    for an unknown backend and where ``"fast"`` cannot serve.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    reason = fast_mlp.unsupported(model, optimizer)
+    if reason is None and after_step is not None:
+        reason = ("it cannot call after_step (a Python callback) between its steps; for "
+                  "the Parseval step pass parseval=alpha instead")
+    if backend == "fast" and reason is not None:
+        raise ValueError(f"backend='fast' cannot serve: {reason}")
+    if backend == "auto":
+        return "fast" if reason is None else "torch"
+    return backend
 
 
 def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
@@ -229,6 +274,8 @@ def train_ensemble(
     progress: bool = True,
     desc: str = "training",
     after_step: Callable[[], None] | None = None,
+    parseval: float = 0.0,
+    backend: str = "auto",
 ) -> History:
     """Train every member of ``model`` on its own split and record along the way.
 
@@ -236,6 +283,7 @@ def train_ensemble(
     ----------
     model : Ensemble (EnsembleMLP or EnsembleCNN)
         The ensemble; member k uses ``train_idx[k]``, ``test_idx[k]`` and ``model.seeds[k]``.
+        After training its parameters hold the trained weights (either backend).
     data : Dataset
         Inputs and training labels.
     train_idx, test_idx : ndarray
@@ -246,20 +294,30 @@ def train_ensemble(
         Called with a :class:`Snapshot` at every recorded epoch (epoch 0 is the
         initialisation), e.g. to estimate mutual information from the activations.
     record_epochs : ndarray, optional
-        Epochs to record; default :func:`log_spaced_epochs`.
+        Epochs to record; default :func:`log_spaced_epochs`. Training runs to the last.
     progress : bool
         Show a tqdm progress bar over epochs.
     desc : str
         Label of the progress bar.
     after_step : callable, optional
-        Called after every optimiser step, e.g. to project the weights back onto a
-        constraint set (chapter 13's Parseval step).
+        Called after every optimiser step (torch backend only; ``"auto"`` then picks
+        torch, ``"fast"`` refuses it).
+    parseval : float
+        If > 0, the Parseval step ``W <- (1+a) W - a W W^T W`` with ``a = parseval`` on
+        every hidden layer's weights (all but the output layer) after every optimiser
+        step (chapter 13; Cisse et al. 2017, Eq. 4). Both backends.
+    backend : {"auto", "torch", "fast"}
+        See :func:`select_backend`. The one that ran is ``History.backend``.
 
     Notes
     -----
-    For a noisy ensemble (``model.noise_std > 0``) the layer noise is drawn from
-    generators fixed by the members' seeds (:func:`noise_generator`), in training and at
-    every record, so a rerun gives the same numbers.
+    At epoch e (from 1) member k visits its training rows in the order
+    :func:`analysis.rng.member_orders` draws from (seed_k, e), in consecutive batches of
+    ``batch_size`` (the last one smaller when the size does not divide); with one batch
+    per epoch (``batch_size=None`` or larger than the training set) the rows keep their
+    order. A noisy ensemble (``model.noise_std > 0``) adds to every hidden layer the
+    noise of stream (seed_k, TRAIN_NOISE, epoch, batch index, layer) in training and the
+    evaluation noise :func:`noise_generator` (seeds, epoch + 1) at every record.
 
     Returns
     -------
@@ -271,17 +329,19 @@ def train_ensemble(
     M = model.n_members
     if train_idx.shape[0] != M or test_idx.shape[0] != M:
         raise ValueError(f"need index sets for {M} members, got {train_idx.shape[0]}")
+    if not parseval >= 0:
+        raise ValueError(f"parseval must be >= 0, got {parseval}")
+    backend = select_backend(model, backend, config.optimizer, after_step)
     record_epochs = (log_spaced_epochs(config.epochs, config.n_records)
                      if record_epochs is None else np.asarray(record_epochs))
+    if record_epochs.size == 0 or record_epochs.min() < 0:
+        raise ValueError("record_epochs must hold at least one epoch, none negative")
     x_all = torch.as_tensor(data.x, dtype=torch.float32, device=device).T.contiguous()
     y_all = torch.as_tensor(data.y, dtype=torch.long, device=device)
     tr = torch.as_tensor(train_idx, dtype=torch.long, device=device)
     te = torch.as_tensor(test_idx, dtype=torch.long, device=device)
     n_train = tr.shape[1]
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
-    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
-    generators = [torch.Generator().manual_seed(int(s) + 1_000_003) for s in model.seeds]
-    train_noise = noise_generator(model.seeds, 0, device)
 
     stats = np.full((4, M, len(record_epochs)), np.nan)
     grads = np.full((3, M, len(record_epochs), len(model.weights)), np.nan)
@@ -291,7 +351,7 @@ def train_ensemble(
         i = record_at[epoch]
         with torch.no_grad():
             logits, layers = model(x_all, return_layers=True,
-                                   noise_generator=noise_generator(model.seeds, epoch + 1, device))
+                                   noise_generator=noise_generator(model.seeds, epoch + 1))
             for j, idx in enumerate((tr, te)):
                 loss, acc = _member_losses(logits, y_all, idx)
                 stats[2 * j, :, i] = loss.cpu().numpy()
@@ -301,26 +361,54 @@ def train_ensemble(
 
     if 0 in record_at:
         record(0)
-    bar = tqdm(range(1, int(record_epochs.max()) + 1), desc=desc, disable=not progress,
+    last = int(record_epochs.max())
+    bar = tqdm(total=last, desc=f"{desc} [{backend}]", disable=not progress,
                mininterval=1.0, unit="epoch")
-    for epoch in bar:
-        moments = GradientMoments(model.weights) if epoch in record_at else None
-        order = torch.stack([torch.randperm(n_train, generator=g) for g in generators])
-        order = torch.gather(tr, 1, order.to(device))
-        for start in range(0, n_train, batch):
-            idx = order[:, start:start + batch]
-            logits = model(x_all[:, idx].transpose(0, 1), noise_generator=train_noise)
-            loss = torch.nn.functional.cross_entropy(
-                logits, y_all[idx], reduction="sum") / idx.shape[1]
-            minibatch_step(optimizer, loss, moments)
-            if after_step is not None:
-                after_step()
-        if moments is not None:
-            grads[:, :, record_at[epoch]] = moments.norms()
-            record(epoch)
-            bar.set_postfix(train_acc=f"{np.nanmean(stats[1, :, record_at[epoch]]):.3f}",
-                            refresh=False)
+
+    def recorded(epoch: int, moments: GradientMoments) -> None:
+        grads[:, :, record_at[epoch]] = moments.norms()
+        record(epoch)
+        bar.set_postfix(train_acc=f"{np.nanmean(stats[1, :, record_at[epoch]]):.3f}",
+                        refresh=False)
+
+    if backend == "fast":
+        trainer = fast_mlp.KernelTrainer(model, data.x, data.y, train_idx, config.optimizer,
+                                         config.lr, config.batch_size, parseval)
+        done = 0
+        for epoch in sorted(e for e in record_at if e > 0):
+            trainer.train(done + 1, epoch, record=True)
+            trainer.copy_to_model(model)
+            moments = GradientMoments(model.weights)
+            moments.sum, moments.sum_sq, moments.batches = trainer.gradient_sums()
+            recorded(epoch, moments)
+            bar.update(epoch - done)
+            done = epoch
+    else:
+        optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
+        hidden = list(model.weights)[:-1]
+        noisy = model.noise_std > 0
+        for epoch in range(1, last + 1):
+            moments = GradientMoments(model.weights) if epoch in record_at else None
+            if batch < n_train:
+                order = torch.gather(tr, 1, member_orders(model.seeds, n_train, epoch, device))
+            else:
+                order = tr
+            for step, start in enumerate(range(0, n_train, batch)):
+                idx = order[:, start:start + batch]
+                noise = MemberNoise(model.seeds, TRAIN_NOISE, epoch, step) if noisy else None
+                logits = model(x_all[:, idx].transpose(0, 1), noise_generator=noise)
+                loss = torch.nn.functional.cross_entropy(
+                    logits, y_all[idx], reduction="sum") / idx.shape[1]
+                minibatch_step(optimizer, loss, moments)
+                if parseval > 0:
+                    parseval_step(hidden, parseval)
+                if after_step is not None:
+                    after_step()
+            if moments is not None:
+                recorded(epoch, moments)
+            bar.update(1)
     bar.close()
     return History(epochs=record_epochs.astype(np.int64), train_loss=stats[0],
                    train_acc=stats[1], test_loss=stats[2], test_acc=stats[3],
-                   grad_mean=grads[0], grad_std=grads[1], weight_norm=grads[2])
+                   grad_mean=grads[0], grad_std=grads[1], weight_norm=grads[2],
+                   backend=backend)

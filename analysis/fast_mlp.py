@@ -1,0 +1,727 @@
+"""Compiled CPU training of fully connected ensembles (:class:`analysis.nets.EnsembleMLP`).
+
+Eager torch spends most of a step of a small ensemble in the overhead of some 200 tiny
+operations. Here one numba kernel trains every member of an ensemble: forward pass,
+softmax cross-entropy (mean over the batch), backward pass and the optimiser update,
+members in ``prange``, float32. Activations are feature-major, (width, batch), so every
+inner loop runs over the batch, contiguous, and vectorises whatever the widths are: one
+generic kernel (widths at run time, the activation and optimiser as integer codes)
+serves every architecture and is compiled once (``cache=True``).
+
+A member runs whole epochs without synchronising with the others: its minibatch orders
+and layer noise come from :mod:`analysis.rng` (counter-based, keyed by the member's
+seed), so member k is the same network, to the bit, in any ensemble, and the torch path
+of :func:`analysis.train.train_ensemble` draws the same orders and noise.
+
+Parameters of a member live in one flat float32 vector: for every layer its weights
+(fan_out, fan_in), row-major, then its biases.
+
+References
+----------
+Kingma & Ba (2015), "Adam: A method for stochastic optimization", ICLR, Algorithm 1, with
+the bias correction as ``torch.optim.Adam`` computes it. Cisse et al. (2017), "Parseval
+networks", ICML, Eq. 4 (the Parseval retraction). The tanh approximation is the 13/6
+rational interpolant of Eigen's ``generic_fast_tanh_float`` (accurate to a few ulp).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from numba import njit, prange
+
+from .rng import (_GOLDEN, _LOW32, _MUL1, _MUL2, _S27, _S30, _S31, _S32, _SM1, _SM2, MASK32,
+                  ORDER, TRAIN_NOISE)
+
+ACT_CODES = {"tanh": 0, "relu": 1, "linear": 2, "sigmoid": 3, "softsign": 4, "softplus": 5}
+"""Activation name -> code understood by the kernel (every key of ``nets.ACTIVATIONS``)."""
+OPT_CODES = {"sgd": 0, "adam": 1}
+"""Optimiser name -> code understood by the kernel (every key of ``train.OPTIMIZERS``)."""
+
+FASTMATH = frozenset({"reassoc", "contract", "nsz"})
+"""LLVM fast-math flags of the kernel: reassociation lets the sums over the batch
+vectorise, contraction fuses multiply-adds. No finite-math or approximate-function flags,
+so NaN and infinity behave as in IEEE arithmetic."""
+
+_F = np.float32
+_ZERO, _ONE, _HALF, _TWO = _F(0.0), _F(1.0), _F(0.5), _F(2.0)
+_SOFTPLUS_THRESHOLD = _F(20.0)        # torch.nn.functional.softplus: x > 20 gives x
+_TANH_CLAMP = _F(7.90531110763549805)  # where the rational tanh reaches 1 in float32
+_A1, _A3, _A5, _A7 = _F(4.89352455891786e-03), _F(6.37261928875436e-04), \
+    _F(1.48572235717979e-05), _F(5.12229709037114e-08)
+_A9, _A11, _A13 = _F(-8.60467152213735e-11), _F(2.00018790482477e-13), \
+    _F(-2.76076847742355e-16)
+_B0, _B2, _B4, _B6 = _F(4.89352518554385e-03), _F(2.26843463243900e-03), \
+    _F(1.18534705686654e-04), _F(1.19825839466702e-06)
+_EXP_MIN = _F(-87.0)
+_LOG2E, _LN2_HI, _LN2_LO = _F(1.44269504088896341), _F(0.693359375), _F(-2.12194440e-4)
+_E6, _E24, _E120, _E720 = _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720)
+_POW2 = (_F(0.5), _F(0.25), _F(2.0 ** -4), _F(2.0 ** -8), _F(2.0 ** -16), _F(2.0 ** -32),
+         _F(2.0 ** -64))
+_U64 = np.uint64
+
+
+# Counter-based randomness, compiled copies of analysis.rng's functions. They live here
+# because numba's cache of the kernel would not notice a change in another module; the
+# tests check that both give the same bits.
+
+@njit(cache=True, inline="always")
+def _mix32(x):
+    """:func:`analysis.rng.mix32` for int64 scalars in [0, 2^32)."""
+    x = x ^ (x >> 16)
+    x = (x * _MUL1) & MASK32
+    x = x ^ (x >> 15)
+    x = (x * _MUL2) & MASK32
+    return x ^ (x >> 15)
+
+
+@njit(cache=True, inline="always")
+def _keyed_hash(c: np.int64, k0: np.int64, k1: np.int64) -> np.int64:
+    """:func:`analysis.rng.keyed_hash` compiled for int64 scalars inside numba kernels."""
+    return _mix32(_mix32(c ^ k0) ^ k1)
+
+
+@njit(cache=True, inline="always")
+def _splitmix64(z: np.uint64) -> np.uint64:
+    """The splitmix64 finaliser (:func:`analysis.rng._splitmix64`) in numba's uint64."""
+    z = z + _GOLDEN
+    z = (z ^ (z >> _S30)) * _SM1
+    z = (z ^ (z >> _S27)) * _SM2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def _stream_key(seed: np.uint64, purpose: np.uint64, a: np.uint64, b: np.uint64,
+                layer: np.uint64) -> tuple[np.int64, np.int64]:
+    """The stream key of (seed, purpose, a, b, layer) as :func:`analysis.rng.stream_keys`."""
+    z = _splitmix64(seed)
+    z = _splitmix64(z ^ purpose)
+    z = _splitmix64(z ^ a)
+    z = _splitmix64(z ^ b)
+    z = _splitmix64(z ^ layer)
+    return np.int64(z & _LOW32), np.int64(z >> _S32)
+
+
+_LN2 = np.log(2.0)
+_SQRT2 = np.sqrt(2.0)
+_HALF_PI_2_22 = 0.5 * np.pi / 2.0 ** 22
+_L1, _L3, _L5, _L7, _L9, _L11, _L13, _L15, _L17, _L19 = (1.0 / k for k in range(1, 21, 2))
+_S3, _S5, _S7, _S9, _S11, _S13 = (-1 / 6, 1 / 120, -1 / 5040, 1 / 362880, -1 / 39916800,
+                                  1 / 6227020800)
+_C2, _C4, _C6, _C8, _C10, _C12, _C14 = (-1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800,
+                                        1 / 479001600, -1 / 87178291200)
+
+
+@njit(cache=True, inline="always")
+def _log_u24(k):
+    """ln(k / 2^24) for an integer 1 <= k <= 2^24, in float64 arithmetic only.
+
+    k is shifted to m in [2^24, 2^25) (a branch-free binary search), so k/2^24 = mant
+    2^-e with mant = m/2^24 in [1, 2); mant is folded to [sqrt(1/2), sqrt(2)) and
+    ln(mant) = 2 atanh(s), s = (mant-1)/(mant+1), |s| < 0.172, by ten terms of its
+    series (relative error < 1e-15). Unlike a call of ``log`` this vectorises.
+    """
+    sh = (k < (1 << 9)) * 16
+    m, e = k << sh, sh
+    sh = (m < (1 << 17)) * 8
+    m, e = m << sh, e + sh
+    sh = (m < (1 << 21)) * 4
+    m, e = m << sh, e + sh
+    sh = (m < (1 << 23)) * 2
+    m, e = m << sh, e + sh
+    sh = (m < (1 << 24)) * 1
+    m, e = m << sh, e + sh
+    mant = np.float64(np.int32(m)) * 2.0 ** -24      # int32: converts in vector registers
+    big = mant > _SQRT2
+    mant = mant * (1.0 - 0.5 * big)
+    s = (mant - 1.0) / (mant + 1.0)
+    s2 = s * s
+    acc = _L19 * s2 + _L17
+    for coef in (_L15, _L13, _L11, _L9, _L7, _L5, _L3, _L1):
+        acc = acc * s2 + coef
+    return 2.0 * s * acc - np.float64(np.int32(e - big)) * _LN2
+
+
+@njit(cache=True, inline="always")
+def _cos_sin_u24(j):
+    """cos and sin of 2 pi j / 2^24 for an integer 0 <= j < 2^24 (vectorises).
+
+    The nearest quadrant q is found in integers, the rest phi in [-pi/4, pi/4] goes
+    into Taylor polynomials (error < 1e-14), and (cos, sin) are rotated by q.
+    """
+    q = (j + (1 << 21)) >> 22
+    phi = np.float64(np.int32(j - (q << 22))) * _HALF_PI_2_22
+    p2 = phi * phi
+    sn = _S13 * p2 + _S11
+    for coef in (_S9, _S7, _S5, _S3, 1.0):
+        sn = sn * p2 + coef
+    sn = sn * phi
+    cs = _C14 * p2 + _C12
+    for coef in (_C10, _C8, _C6, _C4, _C2, 1.0):
+        cs = cs * p2 + coef
+    swap = np.float64(np.int32(q & 1))
+    c = cs * (1.0 - swap) + sn * swap
+    s = sn * (1.0 - swap) + cs * swap
+    c = c * (1.0 - 2.0 * np.float64(np.int32(((q + 1) >> 1) & 1)))
+    s = s * (1.0 - 2.0 * np.float64(np.int32((q >> 1) & 1)))
+    return c, s
+
+
+@njit(cache=True, inline="always")
+def _gaussian_fill(out: np.ndarray, k0: np.int64, k1: np.int64) -> None:
+    """Fill float32 ``out`` with the draws of :func:`analysis.rng.gaussian_from_keys`.
+
+    Same hashes, same Box-Muller transform; the logarithm, cosine and sine are
+    evaluated by polynomials accurate to ~1e-14 (:func:`_log_u24`, :func:`_cos_sin_u24`)
+    so that the loop vectorises, hence the same float32 draws up to a rare last-bit
+    rounding difference.
+    """
+    n = out.shape[0]
+    half = n // 2
+    for p in range(half):
+        h1 = _keyed_hash(np.int64(2 * p), k0, k1)
+        h2 = _keyed_hash(np.int64(2 * p + 1), k0, k1)
+        r = np.sqrt(-2.0 * _log_u24((h1 >> 8) + 1))
+        c, s = _cos_sin_u24(h2 >> 8)
+        out[2 * p] = np.float32(r * c)
+        out[2 * p + 1] = np.float32(r * s)
+    if n % 2 == 1:
+        h1 = _keyed_hash(np.int64(n - 1), k0, k1)
+        h2 = _keyed_hash(np.int64(n), k0, k1)
+        r = np.sqrt(-2.0 * _log_u24((h1 >> 8) + 1))
+        c, s = _cos_sin_u24(h2 >> 8)
+        out[n - 1] = np.float32(r * c)
+
+
+@njit(cache=True, inline="always")
+def _tanh(v):
+    """tanh(v) in float32 by a 13/6 rational interpolant (a few ulp; vectorises)."""
+    x = v if v < _TANH_CLAMP else _TANH_CLAMP
+    x = x if x > -_TANH_CLAMP else -_TANH_CLAMP
+    x2 = x * x
+    p = x2 * _A13 + _A11
+    p = x2 * p + _A9
+    p = x2 * p + _A7
+    p = x2 * p + _A5
+    p = x2 * p + _A3
+    p = x2 * p + _A1
+    p = x * p
+    q = x2 * _B6 + _B4
+    q = x2 * q + _B2
+    q = x2 * q + _B0
+    return p / q
+
+
+@njit(cache=True, inline="always")
+def _exp_nonpositive(v):
+    """exp(v) in float32 for v <= 0, by Cody-Waite reduction and a degree-6 polynomial
+    (a few ulp; vectorises, unlike a call of ``expf``). Below -87 it returns 0."""
+    x = v if v > _EXP_MIN else _EXP_MIN
+    n = np.floor(x * _LOG2E + _HALF)
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    p = r * _E720 + _E120
+    p = r * p + _E24
+    p = r * p + _E6
+    p = r * p + _HALF
+    p = r * p + _ONE
+    p = r * p + _ONE
+    k = np.int32(-n)                 # 2^n = product of 2^(-2^b) over the bits b of -n
+    for b in range(7):
+        p *= _POW2[b] if (k >> b) & 1 else _ONE
+    return p if v > _EXP_MIN else _ZERO
+
+
+@njit(cache=True, inline="always")
+def _activate(row, z, act):
+    """row[t] = f(row[t]) in place for activation code ``act``; ``z`` is scratch.
+
+    ReLU goes through ``z``: an in-place select compiles to a conditional store, which
+    does not vectorise.
+    """
+    n = row.shape[0]
+    if act == 0:
+        for t in range(n):
+            row[t] = _tanh(row[t])
+    elif act == 1:
+        for t in range(n):
+            z[t] = row[t]
+        for t in range(n):
+            row[t] = z[t] if z[t] > _ZERO else _ZERO
+    elif act == 3:
+        for t in range(n):
+            row[t] = _HALF * _tanh(_HALF * row[t]) + _HALF
+    elif act == 4:
+        for t in range(n):
+            row[t] = row[t] / (_ONE + abs(row[t]))
+    elif act == 5:
+        for t in range(n):
+            v = row[t]
+            row[t] = v if v > _SOFTPLUS_THRESHOLD else np.log1p(np.exp(v))
+
+
+@njit(cache=True, inline="always")
+def _times_derivative(delta, s, act):
+    """delta *= f'(z), written in terms of the activation's output s = f(z)."""
+    n = delta.shape[0]
+    if act == 0:
+        for t in range(n):
+            delta[t] *= _ONE - s[t] * s[t]
+    elif act == 1:
+        for t in range(n):
+            delta[t] *= _F(s[t] > _ZERO)
+    elif act == 3:
+        for t in range(n):
+            delta[t] *= s[t] * (_ONE - s[t])
+    elif act == 4:
+        for t in range(n):
+            u = _ONE - abs(s[t])
+            delta[t] *= u * u
+    elif act == 5:
+        for t in range(n):
+            delta[t] *= -np.expm1(-s[t])
+
+
+@njit(cache=True, inline="always")
+def _affine_row(p, w_base, bias, fi, h, z, bs):
+    """z[t] = bias + sum_c p[w_base + c] h[c, t]: one output unit over the batch.
+
+    ``h`` is flat (fi, bs); the inputs are taken four at a time, so each pass over z
+    does four multiply-adds per load and store of z.
+    """
+    for t in range(bs):
+        z[t] = bias
+    c = 0
+    while c + 4 <= fi:
+        w0, w1, w2, w3 = p[w_base + c], p[w_base + c + 1], p[w_base + c + 2], p[w_base + c + 3]
+        h0, h1 = h[c * bs:(c + 1) * bs], h[(c + 1) * bs:(c + 2) * bs]
+        h2, h3 = h[(c + 2) * bs:(c + 3) * bs], h[(c + 3) * bs:(c + 4) * bs]
+        for t in range(bs):
+            z[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
+        c += 4
+    while c < fi:
+        w = p[w_base + c]
+        hc = h[c * bs:(c + 1) * bs]
+        for t in range(bs):
+            z[t] += w * hc[t]
+        c += 1
+
+
+@njit(cache=True, inline="always")
+def _back_row(p, w_base, fi, fo, delta, out, c, bs):
+    """out[t] = sum_r W[r, c] delta[r, t] (W = p[w_base:] as (fo, fi)), four rows at a time."""
+    for t in range(bs):
+        out[t] = _ZERO
+    r = 0
+    while r + 4 <= fo:
+        w0, w1 = p[w_base + r * fi + c], p[w_base + (r + 1) * fi + c]
+        w2, w3 = p[w_base + (r + 2) * fi + c], p[w_base + (r + 3) * fi + c]
+        d0, d1 = delta[r * bs:(r + 1) * bs], delta[(r + 1) * bs:(r + 2) * bs]
+        d2, d3 = delta[(r + 2) * bs:(r + 3) * bs], delta[(r + 3) * bs:(r + 4) * bs]
+        for t in range(bs):
+            out[t] += (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
+        r += 4
+    while r < fo:
+        w = p[w_base + r * fi + c]
+        dr = delta[r * bs:(r + 1) * bs]
+        for t in range(bs):
+            out[t] += w * dr[t]
+        r += 1
+
+
+@njit(cache=True, inline="always")
+def _weight_grad_row(d, h, fi, grad, base, bs):
+    """grad[base + c] = sum_t d[t] h[c, t] for every input c, four inputs per pass."""
+    c = 0
+    while c + 4 <= fi:
+        h0, h1 = h[c * bs:(c + 1) * bs], h[(c + 1) * bs:(c + 2) * bs]
+        h2, h3 = h[(c + 2) * bs:(c + 3) * bs], h[(c + 3) * bs:(c + 4) * bs]
+        a0 = a1 = a2 = a3 = _ZERO
+        for t in range(bs):
+            dt = d[t]
+            a0 += dt * h0[t]
+            a1 += dt * h1[t]
+            a2 += dt * h2[t]
+            a3 += dt * h3[t]
+        grad[base + c], grad[base + c + 1] = a0, a1
+        grad[base + c + 2], grad[base + c + 3] = a2, a3
+        c += 4
+    while c < fi:
+        hc = h[c * bs:(c + 1) * bs]
+        acc = _ZERO
+        for t in range(bs):
+            acc += d[t] * hc[t]
+        grad[base + c] = acc
+        c += 1
+
+
+@njit(cache=True)
+def layout(widths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets of every layer's weights and biases in a member's flat parameter vector,
+    and of its outputs in the flat activation buffer (in units of the batch size).
+
+    Returns ``w_off`` (L,), ``b_off`` (L,), ``a_off`` (L + 1,); ``b_off[-1] + widths[-1]``
+    is the number of parameters, ``a_off[-1]`` the summed widths of layers 1..L.
+    """
+    n_layers = widths.shape[0] - 1
+    w_off = np.empty(n_layers, np.int64)
+    b_off = np.empty(n_layers, np.int64)
+    a_off = np.zeros(n_layers + 1, np.int64)
+    o = 0
+    for l in range(n_layers):
+        w_off[l] = o
+        o += widths[l + 1] * widths[l]
+        b_off[l] = o
+        o += widths[l + 1]
+        a_off[l + 1] = a_off[l] + widths[l + 1]
+    return w_off, b_off, a_off
+
+
+@njit(cache=True, inline="always")
+def _order(n, k0, k1, order, hashes, keys, count):
+    """order[:n] = argsort of keyed_hash(0..n-1, k0, k1).
+
+    A counting sort on the leading ceil(log2 n) bits of the 32-bit hashes, then an
+    insertion sort, which only reorders the few hashes that share leading bits. The
+    hashes of distinct counters are distinct, so this equals any argsort of them
+    (``torch.argsort`` on the torch path). ``hashes`` and ``keys`` hold n entries,
+    ``count`` 2n + 1.
+    """
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    shift = 32 - bits
+    for i in range(n):               # a loop of its own, so that it vectorises
+        hashes[i] = _keyed_hash(np.int64(i), k0, k1)
+    count[:(1 << bits) + 1] = 0
+    for i in range(n):
+        count[(hashes[i] >> shift) + 1] += 1
+    for j in range(1 << bits):
+        count[j + 1] += count[j]
+    for i in range(n):
+        h = hashes[i]
+        j = h >> shift
+        pos = count[j]
+        count[j] = pos + 1
+        keys[pos] = h
+        order[pos] = i
+    for i in range(1, n):
+        h, o = keys[i], order[i]
+        j = i - 1
+        while j >= 0 and keys[j] > h:
+            keys[j + 1] = keys[j]
+            order[j + 1] = order[j]
+            j -= 1
+        keys[j + 1] = h
+        order[j + 1] = o
+
+
+@njit(cache=True, inline="always")
+def _parseval(p, widths, w_off, n_hidden, alpha, gram, tmp):
+    """W <- (1 + alpha) W - alpha (W W^T) W for the weights of layers 1..n_hidden."""
+    a1 = _F(1.0 + alpha)
+    a = _F(alpha)
+    for l in range(n_hidden):
+        fi, fo, base = widths[l], widths[l + 1], w_off[l]
+        for r in range(fo):
+            for s in range(fo):
+                acc = _ZERO
+                for c in range(fi):
+                    acc += p[base + r * fi + c] * p[base + s * fi + c]
+                gram[r * fo + s] = acc
+        for r in range(fo):
+            for c in range(fi):
+                acc = _ZERO
+                for s in range(fo):
+                    acc += gram[r * fo + s] * p[base + s * fi + c]
+                tmp[r * fi + c] = acc
+        for j in range(fo * fi):
+            p[base + j] = a1 * p[base + j] - a * tmp[j]
+
+
+def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, first, last,
+                  seed, noise_std, parseval, record, gsum, gsq):
+    """Epochs ``first..last`` (inclusive) of one member; see :func:`train_epochs`.
+
+    Plain Python, compiled below; the helpers it calls are inlined, so the flags of the
+    compilation (fast-math or not) govern all of it.
+    """
+    n_layers = widths.shape[0] - 1
+    w_off, b_off, a_off = layout(widths)
+    n_params = b_off[n_layers - 1] + widths[n_layers]
+    n = rows.shape[0]
+    bmax = min(batch, n)
+    steps = (n + bmax - 1) // bmax
+    d, n_classes = widths[0], widths[n_layers]
+    wmax = 0
+    for l in range(n_layers + 1):
+        wmax = max(wmax, widths[l])
+    noisy = noise_std > 0.0
+    std = _F(noise_std)
+    xb = np.empty(d * bmax, np.float32)
+    s_buf = np.empty(a_off[n_layers] * bmax, np.float32)       # S_l = f(z_l); logits last
+    h_buf = np.empty(a_off[n_layers] * bmax if noisy else 0, np.float32)  # S_l + noise
+    noise = np.empty(wmax * bmax if noisy else 0, np.float32)
+    delta = np.empty(wmax * bmax, np.float32)
+    prev = np.empty(wmax * bmax, np.float32)
+    z = np.empty(bmax, np.float32)
+    col_sum = np.empty(bmax, np.float32)
+    grad = np.empty(n_params, np.float32)
+    gram = np.empty(wmax * wmax, np.float32)
+    tmp = np.empty(wmax * wmax, np.float32)
+    order = np.arange(n)
+    hashes = np.empty(n, np.int64)
+    keys = np.empty(n, np.int64)
+    count = np.empty(2 * n + 1, np.int64)
+    batch_rows = np.empty(bmax, np.int64)
+    lr32 = _F(lr)
+    beta1, beta2 = 0.9, 0.999                  # torch.optim.Adam's defaults
+    w1, b2, w2, eps32 = _F(1.0 - beta1), _F(beta2), _F(1.0 - beta2), _F(1e-8)
+    step = step0
+    for epoch in range(first, last + 1):
+        if bmax < n:
+            k0, k1 = _stream_key(seed, _U64(ORDER), _U64(epoch), _U64(0), _U64(0))
+            _order(n, k0, k1, order, hashes, keys, count)
+        for s in range(steps):
+            start = s * bmax
+            bs = min(bmax, n - start)
+            inv_b = _ONE / _F(bs)
+            for t in range(bs):
+                batch_rows[t] = rows[order[start + t]]
+            for i in range(d):
+                xi = xb[i * bs:(i + 1) * bs]
+                for t in range(bs):
+                    xi[t] = x[i, batch_rows[t]]
+            # forward: S_l = f(W_l T_(l-1) + b_l), T_l = S_l (+ noise on hidden layers)
+            h_in = xb
+            for l in range(n_layers):
+                fi, fo = widths[l], widths[l + 1]
+                out = s_buf[a_off[l] * bs:a_off[l + 1] * bs]
+                for r in range(fo):
+                    orow = out[r * bs:(r + 1) * bs]
+                    _affine_row(p, w_off[l] + r * fi, p[b_off[l] + r], fi, h_in, orow, bs)
+                    if l < n_layers - 1:
+                        _activate(orow, z, act)
+                if noisy and l < n_layers - 1:
+                    k0, k1 = _stream_key(seed, _U64(TRAIN_NOISE), _U64(epoch), _U64(s),
+                                        _U64(l))
+                    eps = noise[:fo * bs]
+                    _gaussian_fill(eps, k0, k1)
+                    h_out = h_buf[a_off[l] * bs:a_off[l + 1] * bs]
+                    for j in range(fo * bs):
+                        h_out[j] = out[j] + std * eps[j]
+                    h_in = h_out
+                else:
+                    h_in = out
+            # softmax cross-entropy, mean over the batch: delta = (softmax - onehot) / bs
+            logits = s_buf[a_off[n_layers - 1] * bs:a_off[n_layers] * bs]
+            for t in range(bs):
+                z[t] = logits[t]
+            for c in range(1, n_classes):
+                lc = logits[c * bs:(c + 1) * bs]
+                for t in range(bs):
+                    z[t] = lc[t] if lc[t] > z[t] else z[t]
+            col_sum[:bs] = _ZERO
+            for c in range(n_classes):
+                lc, dc = logits[c * bs:(c + 1) * bs], delta[c * bs:(c + 1) * bs]
+                for t in range(bs):
+                    e = _exp_nonpositive(lc[t] - z[t])
+                    dc[t] = e
+                    col_sum[t] += e
+            for t in range(bs):
+                col_sum[t] = inv_b / col_sum[t]
+            for c in range(n_classes):
+                dc = delta[c * bs:(c + 1) * bs]
+                for t in range(bs):
+                    dc[t] *= col_sum[t]
+            for t in range(bs):
+                delta[y[batch_rows[t]] * bs + t] -= inv_b
+            # backward: gradients of layer l, then delta of layer l - 1
+            for l in range(n_layers - 1, -1, -1):
+                fi, fo = widths[l], widths[l + 1]
+                if l == 0:
+                    h_in = xb
+                elif noisy:
+                    h_in = h_buf[a_off[l - 1] * bs:a_off[l] * bs]
+                else:
+                    h_in = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
+                for r in range(fo):
+                    dr = delta[r * bs:(r + 1) * bs]
+                    acc = _ZERO
+                    for t in range(bs):
+                        acc += dr[t]
+                    grad[b_off[l] + r] = acc
+                    _weight_grad_row(dr, h_in, fi, grad, w_off[l] + r * fi, bs)
+                if l > 0:
+                    s_prev = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
+                    for c in range(fi):
+                        pc = prev[c * bs:(c + 1) * bs]
+                        _back_row(p, w_off[l], fi, fo, delta, pc, c, bs)
+                        _times_derivative(pc, s_prev[c * bs:(c + 1) * bs], act)
+                    delta, prev = prev, delta
+            if record and epoch == last:
+                for j in range(n_params):
+                    gsum[j] += grad[j]
+                    gsq[j] += grad[j] * grad[j]
+            # optimiser: torch.optim.Adam (default betas, eps; bias correction) or plain SGD
+            step += 1
+            if opt == 1:
+                step_size = _F(lr / (1.0 - beta1 ** step))
+                bc2_sqrt = _F(np.sqrt(1.0 - beta2 ** step))
+                for j in range(n_params):
+                    g = grad[j]
+                    m = m1[j] + w1 * (g - m1[j])
+                    v = m2[j] * b2 + w2 * g * g
+                    m1[j] = m
+                    m2[j] = v
+                    p[j] = p[j] - step_size * (m / (np.sqrt(v) / bc2_sqrt + eps32))
+            else:
+                for j in range(n_params):
+                    p[j] = p[j] - lr32 * grad[j]
+            if parseval > 0.0:
+                _parseval(p, widths, w_off, n_layers - 1, parseval, gram, tmp)
+
+
+_member_kernel = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))(_train_member)
+
+
+@njit(cache=True, parallel=True)
+def train_epochs(x, y, train_idx, params, adam_m, adam_v, widths, act, opt, lr, step0,
+                 batch, first, last, seeds, noise_std, parseval, record, grad_sum, grad_sq):
+    """Train every member for epochs ``first..last`` (inclusive), in place.
+
+    Parameters
+    ----------
+    x : float32 array (d, n_samples)
+        All inputs, feature-major. ``y`` : int64 (n_samples,) labels.
+    train_idx : int64 array (M, n_train)
+        Member k's training rows; its minibatches at epoch e are consecutive slices of
+        ``train_idx[k]`` permuted by the argsort of the keyed hashes of (seed_k, ORDER, e)
+        (see :mod:`analysis.rng`); no permutation when one batch holds all rows.
+    params, adam_m, adam_v : float32 arrays (M, n_params)
+        Flat parameters (see :func:`layout`) and Adam's moment estimates.
+    widths : int64 array (L + 1,)
+    act, opt : int
+        :data:`ACT_CODES` and :data:`OPT_CODES` values.
+    lr : float
+    step0 : int
+        Optimiser steps taken before (Adam's bias correction).
+    batch : int
+        Minibatch size (>= n_train: full batch); the last batch of an epoch may be smaller.
+    seeds : uint64 array (M,)
+        Members' seeds, the keys of their orders and noise.
+    noise_std : float
+        Gaussian noise on every hidden layer's output in training (stream (seed_k,
+        TRAIN_NOISE, epoch, step, layer)).
+    parseval : float
+        If > 0, the Parseval step on the hidden layers' weights after every update.
+    record : bool
+        Add the sum and the sum of squares of the minibatch gradients of epoch ``last``
+        to ``grad_sum`` and ``grad_sq`` (float32 arrays (M, n_params)).
+    """
+    for k in prange(params.shape[0]):
+        _member_kernel(x, y, train_idx[k], params[k], adam_m[k], adam_v[k], widths, act,
+                       opt, lr, step0, batch, first, last, seeds[k], noise_std, parseval,
+                       record, grad_sum[k], grad_sq[k])
+
+
+def flat_size(widths: Sequence[int]) -> int:
+    """Number of parameters of one member of an MLP with these widths."""
+    return int(sum(o * i + o for i, o in zip(widths[:-1], widths[1:])))
+
+
+def unsupported(model, optimizer: str) -> str | None:
+    """Why the kernel cannot train ``model`` with ``optimizer``; None when it can."""
+    from .nets import EnsembleMLP
+
+    if not isinstance(model, EnsembleMLP):
+        return f"it trains EnsembleMLP only, not {type(model).__name__}"
+    if model.device.type != "cpu":
+        return f"it runs on the CPU, the model is on {model.device}"
+    if model.weights[0].dtype != torch.float32:
+        return f"it trains float32 parameters, not {model.weights[0].dtype}"
+    if model.activation not in ACT_CODES:
+        return f"it has no activation {model.activation!r}"
+    if optimizer not in OPT_CODES:
+        return f"it has no optimizer {optimizer!r}"
+    return None
+
+
+class KernelTrainer:
+    """Trains an :class:`~analysis.nets.EnsembleMLP` with :func:`train_epochs`.
+
+    Holds the members' flat parameters and Adam moments between calls, so training can
+    stop at every record epoch; :meth:`copy_to_model` writes the weights back.
+
+    Parameters
+    ----------
+    model : EnsembleMLP (CPU, float32)
+    x : ndarray (n_samples, d); y : ndarray (n_samples,)
+    train_idx : ndarray (members, n_train)
+    optimizer : "adam" or "sgd"; lr : float
+    batch_size : int or None (full batch)
+    parseval : float
+        Step size of the Parseval retraction after every update (0: none).
+    """
+
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray,
+                 optimizer: str, lr: float, batch_size: int | None,
+                 parseval: float = 0.0) -> None:
+        reason = unsupported(model, optimizer)
+        if reason is not None:
+            raise ValueError(f"the fast backend cannot serve: {reason}")
+        self.widths = np.asarray(model.widths, dtype=np.int64)
+        self.act, self.opt = ACT_CODES[model.activation], OPT_CODES[optimizer]
+        self.lr, self.parseval, self.noise_std = float(lr), float(parseval), model.noise_std
+        self.x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)
+        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        self.train_idx = np.ascontiguousarray(train_idx, dtype=np.int64)
+        n_train = self.train_idx.shape[1]
+        self.batch = n_train if batch_size is None else min(int(batch_size), n_train)
+        self.steps_per_epoch = -(-n_train // self.batch)
+        self.seeds = np.array([s & 0xFFFFFFFFFFFFFFFF for s in model.seeds], dtype=np.uint64)
+        with torch.no_grad():
+            self.params = np.ascontiguousarray(np.concatenate(
+                [t.detach().reshape(model.n_members, -1).numpy()
+                 for w, b in zip(model.weights, model.biases) for t in (w, b)], axis=1))
+        self.adam_m = np.zeros_like(self.params)
+        self.adam_v = np.zeros_like(self.params)
+        self.grad_sum = np.zeros_like(self.params)
+        self.grad_sq = np.zeros_like(self.params)
+        self.steps = 0
+
+    def train(self, first: int, last: int, record: bool = False) -> None:
+        """Epochs ``first..last``; with ``record``, gather the gradients of epoch ``last``."""
+        if record:
+            self.grad_sum[:] = 0.0
+            self.grad_sq[:] = 0.0
+        train_epochs(self.x, self.y, self.train_idx, self.params, self.adam_m, self.adam_v,
+                     self.widths, self.act, self.opt, self.lr, self.steps, self.batch,
+                     int(first), int(last), self.seeds, float(self.noise_std),
+                     self.parseval, bool(record), self.grad_sum, self.grad_sq)
+        self.steps += (last - first + 1) * self.steps_per_epoch
+
+    def _layers(self, flat: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weights, biases) per layer as tensors shaped like the model's parameters."""
+        m, out, o = flat.shape[0], [], 0
+        for fi, fo in zip(self.widths[:-1], self.widths[1:]):
+            w = torch.from_numpy(flat[:, o:o + fo * fi].reshape(m, fo, fi))
+            o += fo * fi
+            b = torch.from_numpy(flat[:, o:o + fo].reshape(m, fo, 1))
+            o += fo
+            out.append((w, b))
+        return out
+
+    def copy_to_model(self, model) -> None:
+        """Write the current parameters into ``model``."""
+        with torch.no_grad():
+            for (w, b), pw, pb in zip(self._layers(self.params), model.weights, model.biases):
+                pw.copy_(w)
+                pb.copy_(b)
+
+    def gradient_sums(self) -> tuple[list[torch.Tensor], list[torch.Tensor], int]:
+        """Per layer, the sum and sum of squares of the recorded epoch's weight gradients,
+        and the number of minibatches."""
+        sums = [w.clone() for w, _ in self._layers(self.grad_sum)]
+        squares = [w.clone() for w, _ in self._layers(self.grad_sq)]
+        return sums, squares, self.steps_per_epoch
