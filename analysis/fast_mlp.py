@@ -630,6 +630,29 @@ def flat_size(widths: Sequence[int]) -> int:
     return int(sum(o * i + o for i, o in zip(widths[:-1], widths[1:])))
 
 
+@njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
+def gaussians(keys: np.ndarray, n: int) -> np.ndarray:
+    """Standard normal draws (streams, n), float32, of the streams with these keys (streams, 2):
+    :func:`analysis.rng.gaussian_from_keys` computed here, for CPU tensors."""
+    out = np.empty((keys.shape[0], n), np.float32)
+    for k in range(keys.shape[0]):
+        _gaussian_fill(out[k], keys[k, 0], keys[k, 1])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def orders(keys: np.ndarray, n: int) -> np.ndarray:
+    """argsort of the keyed hashes of 0..n-1 per stream (streams, n):
+    :func:`analysis.rng.member_orders` computed here, for CPU tensors."""
+    out = np.empty((keys.shape[0], n), np.int64)
+    hashes = np.empty(n, np.int64)
+    sorted_keys = np.empty(n, np.int64)
+    count = np.empty(2 * n + 1, np.int64)
+    for k in range(keys.shape[0]):
+        _order(n, keys[k, 0], keys[k, 1], out[k], hashes, sorted_keys, count)
+    return out
+
+
 def unsupported(model, optimizer: str) -> str | None:
     """Why the kernel cannot train ``model`` with ``optimizer``; None when it can."""
     from .nets import EnsembleMLP

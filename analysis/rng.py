@@ -85,20 +85,23 @@ def stream_keys(seeds: Sequence[int], purpose: int, a: int = 0, b: int = 0, laye
 
 
 def member_orders(seeds: Sequence[int], n: int, epoch: int,
-                  device: torch.device | str = "cpu") -> torch.Tensor:
+                  device: torch.device | str = "cpu", compiled: bool | None = None
+                  ) -> torch.Tensor:
     """Each member's order of its ``n`` training rows at ``epoch``: shape (members, n), int64.
 
     Row i of member k goes to the position of ``keyed_hash(i, key_k)`` among the hashes
-    of 0..n-1, key_k the stream key of (seed_k, ORDER, epoch).
+    of 0..n-1, key_k the stream key of (seed_k, ORDER, epoch). ``compiled`` (default: on
+    the CPU) computes it with :func:`analysis.fast_mlp.orders` instead of torch
+    operations; the result is the same.
     """
-    keys = torch.as_tensor(stream_keys(seeds, ORDER, epoch), device=device)
-    idx = torch.arange(n, dtype=torch.int64, device=device)
-    return torch.argsort(keyed_hash(idx[None], keys[:, :1], keys[:, 1:]), dim=1)
+    return _by_stream(stream_keys(seeds, ORDER, epoch), n, torch.device(device), compiled,
+                      "orders", _orders_torch)
 
 
 def gaussian_from_keys(keys: torch.Tensor, n: int, dtype: torch.dtype = torch.float32
                        ) -> torch.Tensor:
-    """``n`` standard normal draws per stream, shape (streams, n), from keys (streams, 2)."""
+    """``n`` standard normal draws per stream, shape (streams, n), from keys (streams, 2),
+    in torch operations (any device)."""
     counters = torch.arange(2 * ((n + 1) // 2), dtype=torch.int64, device=keys.device)[None]
     h = keyed_hash(counters, keys[:, :1], keys[:, 1:])
     h1, h2 = h[:, 0::2], h[:, 1::2]
@@ -106,6 +109,23 @@ def gaussian_from_keys(keys: torch.Tensor, n: int, dtype: torch.dtype = torch.fl
     theta = (h2 >> 8).double() * (_TWO_PI * _INV24)
     z = torch.stack((r * torch.cos(theta), r * torch.sin(theta)), dim=2)
     return z.reshape(keys.shape[0], -1)[:, :n].to(dtype)
+
+
+def _orders_torch(keys: torch.Tensor, n: int) -> torch.Tensor:
+    idx = torch.arange(n, dtype=torch.int64, device=keys.device)
+    return torch.argsort(keyed_hash(idx[None], keys[:, :1], keys[:, 1:]), dim=1)
+
+
+def _by_stream(keys: np.ndarray, n: int, device: torch.device, compiled: bool | None,
+               kernel: str, in_torch) -> torch.Tensor:
+    """Draws of every stream, by the compiled ``fast_mlp.<kernel>`` (CPU) or in torch."""
+    if compiled is None:
+        compiled = device.type == "cpu"
+    if compiled:
+        from . import fast_mlp
+
+        return torch.from_numpy(getattr(fast_mlp, kernel)(keys, int(n))).to(device)
+    return in_torch(torch.as_tensor(keys, device=device), n)
 
 
 class MemberNoise:
@@ -123,13 +143,19 @@ class MemberNoise:
         self.purpose, self.a, self.b = int(purpose), int(a), int(b)
 
     def normal(self, layer: int, shape: Sequence[int], device: torch.device | str = "cpu",
-               dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Standard normal draws of shape (members, features, batch) for hidden layer ``layer``."""
+               dtype: torch.dtype = torch.float32, compiled: bool | None = None
+               ) -> torch.Tensor:
+        """Standard normal draws of shape (members, features, batch) for hidden layer ``layer``.
+
+        ``compiled`` (default: on the CPU) draws them with :func:`analysis.fast_mlp.gaussians`
+        rather than torch operations: the same numbers, up to a rare last-bit difference.
+        """
         m, f, batch = (int(v) for v in shape)
         if m != len(self.seeds):
             raise ValueError(f"noise for {len(self.seeds)} members, asked for {m}")
         if f * batch >= 2 ** 32:
             raise ValueError(f"a layer of {f} x {batch} values exceeds the 2^32 draws of a stream")
-        keys = torch.as_tensor(stream_keys(self.seeds, self.purpose, self.a, self.b, layer),
-                               device=device)
-        return gaussian_from_keys(keys, f * batch, dtype).reshape(m, f, batch)
+        keys = stream_keys(self.seeds, self.purpose, self.a, self.b, layer)
+        z = _by_stream(keys, f * batch, torch.device(device), compiled, "gaussians",
+                       gaussian_from_keys)
+        return z.to(dtype).reshape(m, f, batch)

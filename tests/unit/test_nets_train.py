@@ -110,15 +110,17 @@ def test_bad_training_config(kwargs, match):
         TrainConfig(**kwargs)
 
 
-def test_ensemble_training_equals_training_each_member_alone(task):
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_ensemble_training_equals_training_each_member_alone(task, backend):
     seeds = [11, 12, 13]
     cfg = TrainConfig(optimizer="adam", lr=1e-2, batch_size=256, epochs=3)
     tr, te = member_splits(task.n_samples, 0.3, seeds)
-    ensemble = EnsembleMLP(SZT_WIDTHS, "tanh", seeds)
-    train_ensemble(ensemble, task, tr, te, cfg, progress=False)
+    ensemble = EnsembleMLP(SZT_WIDTHS, "tanh", seeds, noise_std=0.05)
+    train_ensemble(ensemble, task, tr, te, cfg, progress=False, backend=backend)
     for k, s in enumerate(seeds):
-        alone = EnsembleMLP(SZT_WIDTHS, "tanh", [s])
-        train_ensemble(alone, task, tr[k:k + 1], te[k:k + 1], cfg, progress=False)
+        alone = EnsembleMLP(SZT_WIDTHS, "tanh", [s], noise_std=0.05)
+        train_ensemble(alone, task, tr[k:k + 1], te[k:k + 1], cfg, progress=False,
+                       backend=backend)
         for w_e, w_a in zip(ensemble.weights, alone.weights):
             assert torch.allclose(w_e[k], w_a[0], atol=1e-5)
 
@@ -137,13 +139,15 @@ def test_training_learns_the_rule_and_records_every_epoch(task):
     assert np.all(hist.train_loss[:, -1] < hist.train_loss[:, 0])
 
 
-def test_full_batch_gradient_descent_is_deterministic(task):
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_full_batch_gradient_descent_is_deterministic(task, backend):
     tr, te = member_splits(task.n_samples, 0.5, [5])
     runs = []
     for _ in range(2):
         model = EnsembleMLP(SZT_WIDTHS, "relu", [5])
         runs.append(train_ensemble(model, task, tr, te, TrainConfig(
-            optimizer="sgd", lr=0.1, batch_size=None, epochs=5), progress=False).train_loss)
+            optimizer="sgd", lr=0.1, batch_size=None, epochs=5), progress=False,
+            backend=backend).train_loss)
     assert np.array_equal(runs[0], runs[1])
 
 
@@ -164,14 +168,17 @@ def test_gradient_moments_match_numpy():
         assert norm[k, 0] == pytest.approx(np.sqrt(12.0))
 
 
-def test_gradient_statistics_are_recorded(task):
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_gradient_statistics_are_recorded(task, backend):
     tr, te = member_splits(task.n_samples, 0.85, [0, 1])
     model = EnsembleMLP(SZT_WIDTHS, "tanh", [0, 1])
-    hist = train_ensemble(model, task, tr, te, TrainConfig(epochs=4, n_records=4), progress=False)
+    hist = train_ensemble(model, task, tr, te, TrainConfig(epochs=4, n_records=4),
+                          progress=False, backend=backend)
     assert hist.grad_mean.shape == (2, len(hist.epochs), 6) and hist.epochs.tolist() == [0, 1, 2, 4]
     assert np.all(np.isnan(hist.grad_mean[:, 0])) and np.all(hist.grad_std[:, 1:] > 0)
     full = train_ensemble(EnsembleMLP(SZT_WIDTHS, "tanh", [0]), task, tr[:1], te[:1],
-                          TrainConfig(batch_size=None, epochs=2), progress=False)
+                          TrainConfig(batch_size=None, epochs=2), progress=False,
+                          backend=backend)
     assert np.allclose(full.grad_std[:, 1:], 0.0, atol=1e-6)  # one batch: no spread
 
 
@@ -191,12 +198,13 @@ def test_signals_are_the_noiseless_layer_outputs():
     assert all(torch.equal(a, b) for a, b in zip(signals, again))
 
 
-def test_noisy_training_is_reproducible_and_noisy(task):
+@pytest.mark.parametrize("backend", ["torch", "fast"])
+def test_noisy_training_is_reproducible_and_noisy(task, backend):
     def train(noise_std):
         model = EnsembleMLP(SZT_WIDTHS, "tanh", seeds=[0, 1], noise_std=noise_std)
         tr, te = member_splits(task.n_samples, 0.85, [0, 1])
         return train_ensemble(model, task, tr, te, TrainConfig(epochs=3, n_records=3),
-                              progress=False)
+                              progress=False, backend=backend)
     a, b, clean = train(0.1), train(0.1), train(0.0)
     assert np.array_equal(a.train_loss, b.train_loss)
     assert not np.array_equal(a.train_loss, clean.train_loss)
@@ -206,6 +214,7 @@ def test_after_step_runs_after_every_update(task):
     model = EnsembleMLP((12, 4, 2), "tanh", seeds=[0])
     tr, te = member_splits(task.n_samples, 0.5, [0])
     calls = []
-    train_ensemble(model, task, tr, te, TrainConfig(batch_size=512, epochs=2, n_records=2),
-                   progress=False, after_step=lambda: calls.append(1))
+    hist = train_ensemble(model, task, tr, te, TrainConfig(batch_size=512, epochs=2, n_records=2),
+                          progress=False, after_step=lambda: calls.append(1))
     assert len(calls) == 2 * 4          # 2048 training patterns in batches of 512
+    assert hist.backend == "torch"      # the compiled path cannot call Python per step
