@@ -3,10 +3,11 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from analysis.info.kde import (gaussian_noise_entropy, kde_mutual_information,
+from analysis.info.kde import (_square_chains, gaussian_noise_entropy, kde_mutual_information,
                                kde_mutual_information_many,
                                mixture_entropy_bd, mixture_entropy_kl)
 
@@ -95,3 +96,63 @@ def test_several_variances_in_one_pass_match_one_at_a_time():
     assert many[0]["i_ty_upper"] == pytest.approx(mixture_entropy_kl(t, 0.05) - h_cond, abs=1e-9)
     with pytest.raises(ValueError, match="variances"):
         kde_mutual_information_many(t, [], labels)
+
+
+def direct_mean_log_density(t, var, members=None):
+    """(1/n) sum_i log((1/n) sum_j N(t_i; t_j, var I)) over ``members`` (all by default),
+    from exact coordinate differences and a log-sum-exp: no matrix product, no clamp."""
+    t = torch.as_tensor(t, dtype=torch.float64)
+    if members is not None:
+        t = t[torch.as_tensor(members)]
+    n, d = t.shape
+    sq = ((t[:, None, :] - t[None, :, :]) ** 2).sum(-1)
+    log_g = torch.logsumexp(-sq / (2 * var), dim=1) - math.log(n)
+    return float(log_g.mean()) - 0.5 * d * math.log(2 * math.pi * var)
+
+
+def direct_kde(t, var, labels):
+    """The four KDE values of Kolchinsky & Tracey / Saxe et al. from the direct sums (bits)."""
+    d = t.shape[1]
+    classes, counts = np.unique(labels, return_counts=True)
+    weights = counts / len(labels)
+
+    def h(v, members=None):
+        return (0.5 * d - direct_mean_log_density(t, v, members)) / math.log(2)
+
+    def h_cond(v):
+        return sum(w * h(v, np.flatnonzero(labels == c)) for c, w in zip(classes, weights))
+
+    shift = 0.5 * d * math.log2(0.25)
+    noise = gaussian_noise_entropy(d, var)
+    return {"i_xt_upper": h(var) - noise, "i_xt_lower": h(4 * var) + shift - noise,
+            "i_ty_upper": h(var) - h_cond(var), "i_ty_lower": h(4 * var) - h_cond(4 * var)}
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1024])
+def test_blocked_symmetric_sums_match_the_direct_computation(chunk):
+    # clusters of different tightness, classes of unequal size, the data far from the
+    # origin (the distances come from a matrix product: centring keeps them accurate),
+    # variances whose kernels are powers of one another and one that is not
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 1, (6, 4))
+    t = 50.0 + centres[rng.integers(0, 6, 333)] + rng.normal(0, 0.05, (333, 4))
+    labels = rng.choice([2, 5, 9], 333, p=[0.6, 0.3, 0.1])
+    variances = [0.1, 0.025, 1e-3, 0.3]
+    many = kde_mutual_information_many(t, variances, labels, chunk=chunk)
+    for var, row in zip(variances, many):
+        assert row == pytest.approx(direct_kde(t, var, labels), abs=1e-9)
+
+
+def test_underflowing_kernels_leave_log_n():
+    # 64 points a unit apart at variance 1e-4: every kernel between distinct points is
+    # e^-5000 (clamped at e^-60 without changing the sums); I(X;T) = log2 64
+    t = np.arange(64.0)[:, None] * np.ones((1, 2))
+    res = kde_mutual_information(t, 1e-4, np.arange(64) % 2)
+    for key in ("i_xt_upper", "i_xt_lower"):
+        assert res[key] == pytest.approx(6.0, abs=1e-12)
+    assert res["i_ty_upper"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_variances_a_quarter_apart_form_chains():
+    assert _square_chains([0.1, 0.4, 1e-3, 4e-3, 0.025]) == [[1, 0, 4], [3, 2]]
+    assert _square_chains([0.3, 0.2]) == [[0], [1]]
