@@ -32,7 +32,7 @@ import torch
 from numba import njit, prange
 
 from .rng import (_GOLDEN, _LOW32, _MUL1, _MUL2, _S27, _S30, _S31, _S32, _SM1, _SM2, MASK32,
-                  ORDER, TRAIN_NOISE)
+                  EVAL_NOISE, ORDER, TRAIN_NOISE)
 
 ACT_CODES = {"tanh": 0, "relu": 1, "linear": 2, "sigmoid": 3, "softsign": 4, "softplus": 5}
 """Activation name -> code understood by the kernel (every key of ``nets.ACTIVATIONS``)."""
@@ -630,6 +630,64 @@ def flat_size(widths: Sequence[int]) -> int:
     return int(sum(o * i + o for i, o in zip(widths[:-1], widths[1:])))
 
 
+def _forward_member(x, p, widths, act, seed, noise_std, purpose, out, logits):
+    """Every layer's output T_l of one member on all patterns (see :func:`forward`)."""
+    n_layers = widths.shape[0] - 1
+    w_off, b_off, a_off = layout(widths)
+    n = x.shape[1]
+    h_in = x.ravel()
+    z = np.empty(n, np.float32)
+    for l in range(n_layers):
+        fi, fo = widths[l], widths[l + 1]
+        t_l = out[a_off[l]:a_off[l + 1]].ravel()
+        for r in range(fo):
+            row = t_l[r * n:(r + 1) * n]
+            _affine_row(p, w_off[l] + r * fi, p[b_off[l] + r], fi, h_in, row, n)
+            if l < n_layers - 1:
+                _activate(row, z, act)
+        if l < n_layers - 1 and noise_std > 0.0:
+            k0, k1 = _stream_key(seed, _U64(EVAL_NOISE), purpose, _U64(0), _U64(l))
+            eps = np.empty(fo * n, np.float32)
+            _gaussian_fill(eps, k0, k1)
+            std = _F(noise_std)
+            for j in range(fo * n):
+                t_l[j] += std * eps[j]
+        h_in = t_l
+    n_classes = widths[n_layers]
+    last = out[a_off[n_layers - 1]:]
+    logits[:] = last
+    for t in range(n):                     # softmax over the classes, column by column
+        z[t] = last[0, t]
+    for c in range(1, n_classes):
+        for t in range(n):
+            z[t] = last[c, t] if last[c, t] > z[t] else z[t]
+    total = np.zeros(n, np.float32)
+    for c in range(n_classes):
+        for t in range(n):
+            last[c, t] = _exp_nonpositive(last[c, t] - z[t])
+            total[t] += last[c, t]
+    for c in range(n_classes):
+        for t in range(n):
+            last[c, t] /= total[t]
+
+
+_forward_kernel = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))(_forward_member)
+
+
+@njit(cache=True, parallel=True)
+def forward(x, params, widths, act, seeds, noise_std, purpose, out, logits):
+    """Every member's layer outputs on all patterns, as ``EnsembleMLP.forward`` computes
+    them with ``return_layers=True``, written into ``out`` (M, sum(widths[1:]), n):
+    T_l = f(W_l T_(l-1) + b_l) (+ the evaluation noise of stream (seed_k, EVAL_NOISE,
+    ``purpose``, 0, l) on hidden layers, as :func:`analysis.train.noise_generator`
+    draws it), the softmax output last; the logits go into ``logits`` (M, n_classes, n).
+    ``x`` is float32 (d, n).
+    """
+    for k in prange(params.shape[0]):
+        _forward_kernel(x, params[k], widths, act, seeds[k], noise_std, purpose, out[k],
+                        logits[k])
+
+
 @njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 def gaussians(keys: np.ndarray, n: int) -> np.ndarray:
     """Standard normal draws (streams, n), float32, of the streams with these keys (streams, 2):
@@ -723,6 +781,19 @@ class KernelTrainer:
                      int(first), int(last), self.seeds, float(self.noise_std),
                      self.parseval, bool(record), self.grad_sum, self.grad_sq)
         self.steps += (last - first + 1) * self.steps_per_epoch
+
+    def forward(self, purpose: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits (M, n_classes, n) and the list of layer outputs (M, width, n) of the
+        current parameters on all patterns, with evaluation noise ``purpose``."""
+        m, n = self.params.shape[0], self.x.shape[1]
+        out = np.empty((m, int(self.widths[1:].sum()), n), np.float32)
+        logits = np.empty((m, int(self.widths[-1]), n), np.float32)
+        forward(self.x, self.params, self.widths, self.act, self.seeds, float(self.noise_std),
+                np.uint64(purpose), out, logits)
+        bounds = np.concatenate([[0], np.cumsum(self.widths[1:])])
+        layers = torch.from_numpy(out)
+        return torch.from_numpy(logits), [layers[:, a:b] for a, b in zip(bounds[:-1],
+                                                                           bounds[1:])]
 
     def _layers(self, flat: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(weights, biases) per layer as tensors shaped like the model's parameters."""
