@@ -206,6 +206,9 @@ def test_auto_picks_the_kernel_for_cpu_mlps_only():
     assert select_backend(mlp, "auto", "adam", after_step=lambda: None) == "torch"
     assert select_backend(cnn, "auto", "sgd") == "torch"
     assert select_backend(mlp, "torch", "adam") == "torch"
+    wide = EnsembleMLP((784, 1024, 10), "tanh", [0])          # MKL's products win there
+    assert select_backend(wide, "auto", "adam") == "torch"
+    assert select_backend(wide, "fast", "adam") == "fast"
 
 
 @pytest.mark.parametrize("call, match", [
