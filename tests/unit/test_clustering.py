@@ -4,10 +4,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import cdist
+from sklearn.metrics import silhouette_score
 
 from analysis.info.binning import binned_mutual_information, original_bins
-from analysis.info.clustering import (binned_entropy, clusters_at_scale, distance_ratio,
-                                      silhouette)
+from analysis.info.clustering import (binned_entropy, clustering_measures, clusters_at_scale,
+                                      distance_ratio, silhouette)
+from analysis.info.distances import squared_distances
 
 
 @pytest.fixture
@@ -80,3 +84,66 @@ def test_bad_scale_and_shape():
         clusters_at_scale(np.zeros((4, 2)), 0.0)
     with pytest.raises(ValueError, match="shape"):
         clusters_at_scale(np.zeros(4), 1.0)
+
+
+def random_sets(seed, sets=3, n=120, d=4, offset=20.0):
+    """Sets of points in a few clusters of different spread, far from the origin."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (sets, 5, d))
+    which = rng.integers(0, 5, (sets, n))
+    spread = rng.choice([1e-3, 0.05, 0.5], (sets, n, 1))
+    return offset + np.take_along_axis(centres, which[..., None], 1) + \
+        spread * rng.standard_normal((sets, n, d))
+
+
+def test_squared_distances_against_cdist():
+    # far from the origin: without centring, |a|² ~ 4e6 would cost ~1e-9 in each entry
+    a = torch.as_tensor(random_sets(0, offset=1000.0))
+    b = torch.as_tensor(random_sets(1, n=50, offset=1000.0))
+    exact = torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+    torch.testing.assert_close(squared_distances(a, b), exact, rtol=1e-9, atol=1e-12)
+    own = squared_distances(a[0])
+    torch.testing.assert_close(own, torch.as_tensor(cdist(a[0], a[0], "sqeuclidean")),
+                               rtol=1e-9, atol=1e-12)
+    assert torch.all(own.diagonal() == 0) and torch.all(own >= 0)
+    with pytest.raises(ValueError, match="leading dimensions"):
+        squared_distances(a, b[:2])
+
+
+def test_silhouette_against_scikit_learn():
+    # three classes of unequal size, one of them a single point (its silhouette is 0)
+    t = random_sets(2)
+    labels = np.r_[np.full(70, 3), np.full(49, -1), [7]]
+    got = silhouette(t, labels)
+    expected = [silhouette_score(s, labels) for s in t]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+
+
+def test_distance_ratio_against_the_masked_means():
+    t = random_sets(3)
+    labels = np.random.default_rng(3).integers(0, 3, 120)
+    same = (labels[:, None] == labels[None, :]) & ~np.eye(120, dtype=bool)
+    other = labels[:, None] != labels[None, :]
+    for s, got in zip(t, distance_ratio(t, labels)):
+        dist = cdist(s, s)
+        assert got == pytest.approx(dist[same].mean() / dist[other].mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e-4, 0.01, 0.2, 1.0, 3.0])
+def test_cluster_count_against_scipy(scale):
+    t = random_sets(4)
+    expected = [connected_components(cdist(s, s) <= scale, directed=False)[0] for s in t]
+    assert clusters_at_scale(t, scale).tolist() == expected
+
+
+def test_shared_measures_equal_the_separate_ones():
+    t = random_sets(5).reshape(3, 1, 120, 4)
+    labels = np.random.default_rng(5).integers(0, 2, 120)
+    shared = clustering_measures(t, labels, 0.1)
+    assert {k: v.shape for k, v in shared.items()} == {
+        "distance_ratio": (3, 1), "silhouette": (3, 1), "clusters": (3, 1)}
+    np.testing.assert_array_equal(shared["distance_ratio"], distance_ratio(t, labels))
+    np.testing.assert_array_equal(shared["silhouette"], silhouette(t, labels))
+    np.testing.assert_array_equal(shared["clusters"], clusters_at_scale(t, 0.1))
+    with pytest.raises(ValueError, match="scale"):
+        clustering_measures(t, labels, -1.0)
