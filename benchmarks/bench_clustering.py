@@ -28,6 +28,7 @@ import torch
 from bench_sp import cnn_like_samples, noisy_tanh_samples
 from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from analysis.info.clustering import (clustering_measures, clusters_at_scale, distance_ratio,
                                       silhouette)
@@ -90,6 +91,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    # numpy's BLAS (scikit-learn's products) too: its idle threads would spin beside ours
+    threadpool_limits(args.threads)
     clustering_measures(torch.rand(1, 8, 2), np.arange(8) % 2, 0.1)     # compile the kernels
     print(f"threads: {args.threads}; load average before: {os.getloadavg()}")
     for name, layers, labels, scale in workloads():
