@@ -488,10 +488,10 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
             inv_b = _ONE / _F(bs)
             for t in range(bs):
                 batch_rows[t] = rows[order[start + t]]
-            for i in range(d):
-                xi = xb[i * bs:(i + 1) * bs]
-                for t in range(bs):
-                    xi[t] = x[i, batch_rows[t]]
+            for t in range(bs):                 # one cache line per pattern
+                row = batch_rows[t]
+                for i in range(d):
+                    xb[i * bs + t] = x[row, i]
             # forward: S_l = f(W_l T_(l-1) + b_l), T_l = S_l (+ noise on hidden layers)
             h_in = xb
             for l in range(n_layers):
@@ -592,8 +592,9 @@ def train_epochs(x, y, train_idx, params, adam_m, adam_v, widths, act, opt, lr, 
 
     Parameters
     ----------
-    x : float32 array (d, n_samples)
-        All inputs, feature-major. ``y`` : int64 (n_samples,) labels.
+    x : float32 array (n_samples, d)
+        All inputs, one pattern per row (a minibatch gathers one cache line per
+        pattern; the kernel transposes it to feature-major). ``y`` : int64 labels.
     train_idx : int64 array (M, n_train)
         Member k's training rows; its minibatches at epoch e are consecutive slices of
         ``train_idx[k]`` permuted by the argsort of the keyed hashes of (seed_k, ORDER, e)
@@ -754,7 +755,8 @@ class KernelTrainer:
         self.widths = np.asarray(model.widths, dtype=np.int64)
         self.act, self.opt = ACT_CODES[model.activation], OPT_CODES[optimizer]
         self.lr, self.parseval, self.noise_std = float(lr), float(parseval), model.noise_std
-        self.x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)
+        self.x_rows = np.ascontiguousarray(x, dtype=np.float32)      # (n, d): training
+        self.x = np.ascontiguousarray(self.x_rows.T)                    # (d, n): records
         self.y = np.ascontiguousarray(y, dtype=np.int64)
         self.train_idx = np.ascontiguousarray(train_idx, dtype=np.int64)
         n_train = self.train_idx.shape[1]
@@ -776,8 +778,8 @@ class KernelTrainer:
         if record:
             self.grad_sum[:] = 0.0
             self.grad_sq[:] = 0.0
-        train_epochs(self.x, self.y, self.train_idx, self.params, self.adam_m, self.adam_v,
-                     self.widths, self.act, self.opt, self.lr, self.steps, self.batch,
+        train_epochs(self.x_rows, self.y, self.train_idx, self.params, self.adam_m,
+                     self.adam_v, self.widths, self.act, self.opt, self.lr, self.steps, self.batch,
                      int(first), int(last), self.seeds, float(self.noise_std),
                      self.parseval, bool(record), self.grad_sum, self.grad_sq)
         self.steps += (last - first + 1) * self.steps_per_epoch

@@ -82,7 +82,7 @@ def fastmath_check(data, tr, members: int, epochs: int) -> tuple[float, float, f
         tr_k = fast_mlp.KernelTrainer(model, data.x, data.y, tr, "adam", 4e-4, 512)
         start = time.perf_counter()
         for k in range(members):
-            kernel(tr_k.x, tr_k.y, tr_k.train_idx[k], tr_k.params[k], tr_k.adam_m[k],
+            kernel(tr_k.x_rows, tr_k.y, tr_k.train_idx[k], tr_k.params[k], tr_k.adam_m[k],
                    tr_k.adam_v[k], tr_k.widths, tr_k.act, tr_k.opt, tr_k.lr, 0, tr_k.batch,
                    1, epochs, tr_k.seeds[k], 0.0, 0.0, False, tr_k.grad_sum[k],
                    tr_k.grad_sq[k])
