@@ -283,76 +283,84 @@ def _times_derivative(delta, s, act):
 
 
 @njit(cache=True, inline="always")
+def _four(v, base, k, stride):
+    """Up to four values v[base + i * stride], i < k, the missing ones 0."""
+    a0 = v[base]
+    a1 = v[base + stride] if k > 1 else _ZERO
+    a2 = v[base + 2 * stride] if k > 2 else _ZERO
+    a3 = v[base + 3 * stride] if k > 3 else _ZERO
+    return a0, a1, a2, a3
+
+
+@njit(cache=True, inline="always")
+def _four_rows(h, c, k, bs):
+    """Rows c..c+k-1 of the flat (rows, bs) array h; row c stands in for missing ones
+    (their weights are 0, so they add nothing)."""
+    h0 = h[c * bs:(c + 1) * bs]
+    h1 = h[(c + 1) * bs:(c + 2) * bs] if k > 1 else h0
+    h2 = h[(c + 2) * bs:(c + 3) * bs] if k > 2 else h0
+    h3 = h[(c + 3) * bs:(c + 4) * bs] if k > 3 else h0
+    return h0, h1, h2, h3
+
+
+@njit(cache=True, inline="always")
 def _affine_row(p, w_base, bias, fi, h, z, bs):
     """z[t] = bias + sum_c p[w_base + c] h[c, t]: one output unit over the batch.
 
     ``h`` is flat (fi, bs); the inputs are taken four at a time, so each pass over z
-    does four multiply-adds per load and store of z.
+    does four multiply-adds per load and store of z, and the first pass sets it.
     """
-    for t in range(bs):
-        z[t] = bias
-    c = 0
-    while c + 4 <= fi:
-        w0, w1, w2, w3 = p[w_base + c], p[w_base + c + 1], p[w_base + c + 2], p[w_base + c + 3]
-        h0, h1 = h[c * bs:(c + 1) * bs], h[(c + 1) * bs:(c + 2) * bs]
-        h2, h3 = h[(c + 2) * bs:(c + 3) * bs], h[(c + 3) * bs:(c + 4) * bs]
-        for t in range(bs):
-            z[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
-        c += 4
-    while c < fi:
-        w = p[w_base + c]
-        hc = h[c * bs:(c + 1) * bs]
-        for t in range(bs):
-            z[t] += w * hc[t]
-        c += 1
+    for c in range(0, fi, 4):
+        k = min(4, fi - c)
+        w0, w1, w2, w3 = _four(p, w_base + c, k, 1)
+        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
+        if c == 0:
+            for t in range(bs):
+                z[t] = bias + ((w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t]))
+        else:
+            for t in range(bs):
+                z[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
 
 
 @njit(cache=True, inline="always")
 def _back_row(p, w_base, fi, fo, delta, out, c, bs):
     """out[t] = sum_r W[r, c] delta[r, t] (W = p[w_base:] as (fo, fi)), four rows at a time."""
-    for t in range(bs):
-        out[t] = _ZERO
-    r = 0
-    while r + 4 <= fo:
-        w0, w1 = p[w_base + r * fi + c], p[w_base + (r + 1) * fi + c]
-        w2, w3 = p[w_base + (r + 2) * fi + c], p[w_base + (r + 3) * fi + c]
-        d0, d1 = delta[r * bs:(r + 1) * bs], delta[(r + 1) * bs:(r + 2) * bs]
-        d2, d3 = delta[(r + 2) * bs:(r + 3) * bs], delta[(r + 3) * bs:(r + 4) * bs]
-        for t in range(bs):
-            out[t] += (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
-        r += 4
-    while r < fo:
-        w = p[w_base + r * fi + c]
-        dr = delta[r * bs:(r + 1) * bs]
-        for t in range(bs):
-            out[t] += w * dr[t]
-        r += 1
+    for r in range(0, fo, 4):
+        k = min(4, fo - r)
+        w0, w1, w2, w3 = _four(p, w_base + r * fi + c, k, fi)
+        d0, d1, d2, d3 = _four_rows(delta, r, k, bs)
+        if r == 0:
+            for t in range(bs):
+                out[t] = (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
+        else:
+            for t in range(bs):
+                out[t] += (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
 
 
 @njit(cache=True, inline="always")
-def _weight_grad_row(d, h, fi, grad, base, bs):
-    """grad[base + c] = sum_t d[t] h[c, t] for every input c, four inputs per pass."""
-    c = 0
-    while c + 4 <= fi:
-        h0, h1 = h[c * bs:(c + 1) * bs], h[(c + 1) * bs:(c + 2) * bs]
-        h2, h3 = h[(c + 2) * bs:(c + 3) * bs], h[(c + 3) * bs:(c + 4) * bs]
-        a0 = a1 = a2 = a3 = _ZERO
+def _weight_grad_row(d, h, fi, grad, base, bias_at, bs):
+    """grad[base + c] = sum_t d[t] h[c, t] for every input c, four inputs per pass over d;
+    grad[bias_at] = sum_t d[t] (the bias gradient) in the first pass."""
+    for c in range(0, fi, 4):
+        k = min(4, fi - c)
+        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
+        a0 = a1 = a2 = a3 = ab = _ZERO
         for t in range(bs):
             dt = d[t]
+            ab += dt
             a0 += dt * h0[t]
             a1 += dt * h1[t]
             a2 += dt * h2[t]
             a3 += dt * h3[t]
-        grad[base + c], grad[base + c + 1] = a0, a1
-        grad[base + c + 2], grad[base + c + 3] = a2, a3
-        c += 4
-    while c < fi:
-        hc = h[c * bs:(c + 1) * bs]
-        acc = _ZERO
-        for t in range(bs):
-            acc += d[t] * hc[t]
-        grad[base + c] = acc
-        c += 1
+        if c == 0:
+            grad[bias_at] = ab
+        grad[base + c] = a0
+        if k > 1:
+            grad[base + c + 1] = a1
+        if k > 2:
+            grad[base + c + 2] = a2
+        if k > 3:
+            grad[base + c + 3] = a3
 
 
 @njit(cache=True)
@@ -546,12 +554,8 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
                 else:
                     h_in = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
                 for r in range(fo):
-                    dr = delta[r * bs:(r + 1) * bs]
-                    acc = _ZERO
-                    for t in range(bs):
-                        acc += dr[t]
-                    grad[b_off[l] + r] = acc
-                    _weight_grad_row(dr, h_in, fi, grad, w_off[l] + r * fi, bs)
+                    _weight_grad_row(delta[r * bs:(r + 1) * bs], h_in, fi, grad,
+                                     w_off[l] + r * fi, b_off[l] + r, bs)
                 if l > 0:
                     s_prev = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
                     for c in range(fi):
