@@ -4,13 +4,15 @@ Both train 50 12-10-7-5-4-3-2 tanh networks with Adam (lr 4e-4), batch 512, each
 own 85% of the 12-bit task (3482 rows, 7 steps per epoch) and its own minibatch order,
 through ``analysis.train.train_ensemble`` (``backend="torch"`` and ``backend="fast"``).
 Each is timed with 1 thread and with the default threads (torch's intra-op pool and
-numba's, one per core). The 50 x 8000-epoch projection adds the cost of the 275
+numba's, one per core), ``--repeats`` times, interleaved, and the fastest run counts (the
+machine may be shared; torch's default threads slow down many times whenever another
+process is busy, see ``bench_threads.py``). The 50 x 8000-epoch projection adds the cost of the 275
 recorded epochs of the book's schedule (a forward pass on all 4096 patterns, losses,
 gradient statistics; no estimator). Also: the kernel's compile time (cold and warm
 numba cache, each in a fresh process), and a check that its fast-math flags change
 nothing beyond float32 rounding (the same kernel compiled without them).
 
-    python benchmarks/bench_training.py [--members 50] [--torch-epochs 10] [--fast-epochs 150]
+    python benchmarks/bench_training.py [--members 50] [--torch-epochs 5] [--fast-epochs 100]
 """
 from __future__ import annotations
 
@@ -80,6 +82,10 @@ def fastmath_check(data, tr, members: int, epochs: int) -> tuple[float, float, f
     out, seconds = [], []
     for kernel in (exact_member, fast_member):
         tr_k = fast_mlp.KernelTrainer(model, data.x, data.y, tr, "adam", 4e-4, 512)
+        kernel(tr_k.x_rows, tr_k.y, tr_k.train_idx[0], tr_k.params[0].copy(),   # compile
+               tr_k.adam_m[0].copy(), tr_k.adam_v[0].copy(), tr_k.widths, tr_k.act,
+               tr_k.opt, tr_k.lr, 0, tr_k.batch, 1, 1, tr_k.seeds[0], 0.0, 0.0, False,
+               tr_k.grad_sum[0], tr_k.grad_sq[0])
         start = time.perf_counter()
         for k in range(members):
             kernel(tr_k.x_rows, tr_k.y, tr_k.train_idx[k], tr_k.params[k], tr_k.adam_m[k],
@@ -94,8 +100,10 @@ def fastmath_check(data, tr, members: int, epochs: int) -> tuple[float, float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--torch-epochs", type=int, default=10)
-    parser.add_argument("--fast-epochs", type=int, default=150)
+    parser.add_argument("--torch-epochs", type=int, default=5)
+    parser.add_argument("--fast-epochs", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timings of each path per thread setting (the fastest counts)")
     parser.add_argument("--record-epochs", type=int, default=20,
                         help="epochs recorded one by one to time a record")
     parser.add_argument("--skip-compile", action="store_true",
@@ -108,17 +116,19 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start")
     print(f"members: {args.members}, widths {SZT_WIDTHS}, Adam lr 4e-4, batch 512, "
           f"{STEPS_PER_EPOCH} steps per epoch")
-    time_training("fast", data, seeds, tr, te, 1)                # load or compile first
+    for backend in ("fast", "torch"):                            # load, compile, warm up
+        time_training(backend, data, seeds, tr, te, 1)
 
     per_step = {}
     for label, threads in (("1 thread", (1, 1)), ("default threads", default)):
         torch.set_num_threads(threads[0])
         numba.set_num_threads(threads[1])
-        t_torch = time_training("torch", data, seeds, tr, te, args.torch_epochs)
-        t_fast = min(time_training("fast", data, seeds, tr, te, args.fast_epochs)
-                     for _ in range(2))
-        per_step[label] = (t_torch / (args.torch_epochs * STEPS_PER_EPOCH),
-                           t_fast / (args.fast_epochs * STEPS_PER_EPOCH))
+        runs = {"torch": [], "fast": []}
+        for _ in range(args.repeats):             # interleaved; the fastest of each counts
+            for backend, epochs in (("torch", args.torch_epochs), ("fast", args.fast_epochs)):
+                runs[backend].append(time_training(backend, data, seeds, tr, te, epochs))
+        per_step[label] = (min(runs["torch"]) / (args.torch_epochs * STEPS_PER_EPOCH),
+                           min(runs["fast"]) / (args.fast_epochs * STEPS_PER_EPOCH))
         ms_t, ms_f = (1e3 * v for v in per_step[label])
         print(f"{label} (torch {threads[0]}, numba {threads[1]}): torch path {ms_t:.2f} "
               f"ms/step, fast path {ms_f:.3f} ms/step, ratio {ms_t / ms_f:.1f}x")
