@@ -195,6 +195,12 @@ def _gaussian_fill(out: np.ndarray, k0: np.int64, k1: np.int64) -> None:
         out[n - 1] = np.float32(r * c)
 
 
+_gaussian_fill_call = njit(cache=True, error_model="numpy",
+                           fastmath=set(FASTMATH))(_gaussian_fill.py_func)
+""":func:`_gaussian_fill` as a function of its own (same flags, same draws), for the
+callers that need not inline it."""
+
+
 @njit(cache=True, inline="always")
 def _tanh(v):
     """tanh(v) in float32 by a 13/6 rational interpolant (a few ulp; vectorises)."""
@@ -386,7 +392,7 @@ def layout(widths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return w_off, b_off, a_off
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def _order(n, k0, k1, order, hashes, keys, count):
     """order[:n] = argsort of keyed_hash(0..n-1, k0, k1).
 
@@ -425,7 +431,7 @@ def _order(n, k0, k1, order, hashes, keys, count):
         order[j + 1] = o
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 def _parseval(p, widths, w_off, n_hidden, alpha, gram, tmp):
     """W <- (1 + alpha) W - alpha (W W^T) W for the weights of layers 1..n_hidden."""
     a1 = _F(1.0 + alpha)
@@ -515,7 +521,7 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
                     k0, k1 = _stream_key(seed, _U64(TRAIN_NOISE), _U64(epoch), _U64(s),
                                         _U64(l))
                     eps = noise[:fo * bs]
-                    _gaussian_fill(eps, k0, k1)
+                    _gaussian_fill_call(eps, k0, k1)
                     h_out = h_buf[a_off[l] * bs:a_off[l + 1] * bs]
                     for j in range(fo * bs):
                         h_out[j] = out[j] + std * eps[j]
@@ -670,7 +676,7 @@ def _forward_member(x, p, widths, act, seed, noise_std, purpose, out, logits):
         if l < n_layers - 1 and noise_std > 0.0:
             k0, k1 = _stream_key(seed, _U64(EVAL_NOISE), purpose, _U64(0), _U64(l))
             eps = np.empty(fo * n, np.float32)
-            _gaussian_fill(eps, k0, k1)
+            _gaussian_fill_call(eps, k0, k1)
             std = _F(noise_std)
             for j in range(fo * n):
                 t_l[j] += std * eps[j]
@@ -715,7 +721,7 @@ def gaussians(keys: np.ndarray, n: int) -> np.ndarray:
     :func:`analysis.rng.gaussian_from_keys` computed here, for CPU tensors."""
     out = np.empty((keys.shape[0], n), np.float32)
     for k in range(keys.shape[0]):
-        _gaussian_fill(out[k], keys[k, 0], keys[k, 1])
+        _gaussian_fill_call(out[k], keys[k, 0], keys[k, 1])
     return out
 
 
