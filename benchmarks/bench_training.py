@@ -140,6 +140,7 @@ def main() -> None:
                      0.0) / (k + 1)
     n_records = len(log_spaced_epochs(8000, 400))
     train_8000 = per_step["default threads"][1] * STEPS_PER_EPOCH * 8000 * 50 / args.members
+    train_8000_one = per_step["1 thread"][1] * STEPS_PER_EPOCH * 8000 * 50 / args.members
     records_8000 = per_record * n_records * 50 / args.members
     ratio = per_step["default threads"][0] / per_step["default threads"][1]
     print(f"record (forward on 4096 patterns, losses, gradient norms): "
@@ -147,7 +148,7 @@ def main() -> None:
     print(f"fast path vs torch path: {ratio:.1f}x")
     print(f"projected 50 x 8000 epochs: {train_8000 + records_8000:.1f} s "
           f"(training {train_8000:.1f} s + records {records_8000:.1f} s; "
-          f"1 thread: {per_step['1 thread'][1] * STEPS_PER_EPOCH * 8000 * 50 / args.members + records_8000:.1f} s)")
+          f"1 thread: {train_8000_one + records_8000:.1f} s)")
     print(f"targets: >= 7x, <= 60 s; load average {os.getloadavg()[0]:.2f} at the end")
 
     if not args.skip_compile:
