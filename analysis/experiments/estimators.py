@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
+from ..config import AtLeastTwo, Count, NonNegative, Positive, config
 from ..data import load_spherical
 from ..info.binning import (MachinePrecisionBins, QuantileBins, RangeBins,
                             binned_mutual_information, tanh_spaced_bins)
@@ -51,7 +54,7 @@ COMPRESSION = 0.05
 """A layer compresses when its mean I(X;T) falls by at least this share of its peak."""
 
 
-@dataclass(frozen=True)
+@config
 class Config:
     """The network run (:class:`information_plane.Config`) and the estimators' settings.
 
@@ -61,25 +64,18 @@ class Config:
     """
 
     network: ip.Config = field(default_factory=ip.Config)
-    range_bins: int = 100
-    quantile_bins: int = 30
-    tanh_edges: int = 1451
-    kde_variances: tuple[float, ...] = (0.1, 1e-3)
-    kde_members: int = 3
-    kde_records: int = 25
-    knn_k: int = 2
+    range_bins: AtLeastTwo = 100
+    quantile_bins: AtLeastTwo = 30
+    tanh_edges: AtLeastTwo = 1451
+    kde_variances: Annotated[tuple[Positive, ...], Field(min_length=1)] = (0.1, 1e-3)
+    kde_members: NonNegative = 3
+    kde_records: AtLeastTwo = 25
+    knn_k: Count = 2
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kde_variances", tuple(float(v) for v in self.kde_variances))
-        if min(self.range_bins, self.quantile_bins, self.tanh_edges) < 2:
-            raise ValueError("range_bins, quantile_bins and tanh_edges must be >= 2")
-        if not self.kde_variances or min(self.kde_variances) <= 0:
-            raise ValueError(f"kde_variances must be > 0, got {self.kde_variances}")
-        if not 0 <= self.kde_members <= self.network.seeds:
+        if self.kde_members > self.network.seeds:
             raise ValueError(f"kde_members must lie in [0, seeds={self.network.seeds}], "
                              f"got {self.kde_members}")
-        if self.kde_records < 2:
-            raise ValueError(f"kde_records must be >= 2, got {self.kde_records}")
 
     def kde_indices(self) -> np.ndarray:
         """Indices into the recorded epochs where KDE and kNN are estimated (log-spaced)."""
@@ -103,7 +99,8 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     """
     base = ip.run(config.network, progress=progress, use_cache=use_cache)
     data = load_spherical(config.network.data)
-    return cached(NAME, config, lambda: _compute(config, base, data, progress), use_cache)
+    key = {"config": config_dict(config), "data": data.fingerprint}
+    return cached(NAME, key, lambda: _compute(config, base, data, progress), use_cache)
 
 
 def _compute(config: Config, base: Result, data, progress: bool) -> Result:

@@ -15,13 +15,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
+from ..config import (Activation, AtLeastTwo, Count, Device, NonNegative, Optimizer, Positive,
+                      config)
 from ..data import load_spherical
 from ..data.images import LOADERS, DataUnavailable, load_images
 from ..nets import EnsembleMLP, check_architecture, check_device
@@ -37,7 +41,7 @@ EVAL_SIZE = 10000
 """Training loss and accuracy are measured on a fixed random subset of this many inputs."""
 
 
-@dataclass(frozen=True)
+@config
 class Config(EnsembleSchedule):
     """Parameters of one measurement run.
 
@@ -55,39 +59,23 @@ class Config(EnsembleSchedule):
     learning rate of Shwartz-Ziv & Tishby's code.
     """
 
-    dataset: str = "mnist"
-    hidden: tuple[int, ...] = (128, 128, 128)
-    activation: str = "tanh"
-    seeds: int = 3
-    first_seed: int = 0
-    optimizer: str = "adam"
-    lr: float = 4e-4
-    batch_size: int | None = 500
-    steps_per_epoch: int | None = 100
-    epochs: int = 20
-    n_records: int = 21
-    n_batches: int = 100
-    measure_batch: int = 500
-    train_fraction: float = 0.85
-    max_train: int | None = None
+    dataset: Literal[DATASETS] = "mnist"
+    hidden: tuple[Count, ...] = (128, 128, 128)
+    activation: Activation = "tanh"
+    seeds: Count = 3
+    first_seed: NonNegative = 0
+    optimizer: Optimizer = "adam"
+    lr: Positive = 4e-4
+    batch_size: Count | None = 500
+    steps_per_epoch: Count | None = 100
+    epochs: Count = 20
+    n_records: Count = 21
+    n_batches: AtLeastTwo = 100
+    measure_batch: Count = 500
+    train_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.85
+    max_train: AtLeastTwo | None = None
     allow_download: bool = True
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; allowed: {', '.join(DATASETS)}")
-        check_architecture((1, *self.hidden, 1), self.activation)
-        if self.n_batches < 2 or self.measure_batch < 1:
-            raise ValueError("need n_batches >= 2 minibatches of measure_batch >= 1 samples, "
-                             f"got {self.n_batches} of {self.measure_batch}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
-        if self.max_train is not None and self.max_train < 2:
-            raise ValueError(f"max_train must be >= 2 or None, got {self.max_train}")
-        if not 0.0 < self.train_fraction < 1.0:
-            raise ValueError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
-        self.train_config()
+    device: Device = "cpu"
 
 
 @dataclass

@@ -6,7 +6,7 @@ recorded epoch each layer's binned I(X;T) and I(T;Y) is estimated for every memb
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
+from ..config import Activation, AtLeastTwo, Count, Device, Fraction, NonNegative, Optimizer, Positive, config
 from ..data import load_spherical
 from ..info.binning import binned_mutual_information, original_bins
 from ..nets import SZT_WIDTHS, EnsembleMLP, check_architecture, check_device
@@ -24,38 +25,32 @@ NAME = "information_plane"
 SOURCE = "Shwartz-Ziv & Tishby 2017"
 
 
-@dataclass(frozen=True)
+@config
 class Config(EnsembleSchedule):
     """Parameters of one information-plane run.
 
-    Defaults are the original code's: Adam, lr 4e-4, batch 512, 8000 epochs, 400
-    log-spaced record points, 30 bin edges on [-1, 1]; 50 seeds; 85% training data.
-    ``data`` is ``"generated"`` (the paper's recipe) or a path to ``var_u.mat``.
+    Defaults are the original code's: Adam, lr 4e-4, batch 512 (None: full batch), 8000
+    epochs, 400 log-spaced record points, 30 bin edges on [-1, 1]; 50 seeds; 85% training
+    data. ``data`` is ``"generated"`` (the paper's recipe) or a path to ``var_u.mat``.
     """
 
-    widths: tuple[int, ...] = SZT_WIDTHS
-    activation: str = "tanh"
-    seeds: int = 50
-    first_seed: int = 0
-    train_fraction: float = 0.85
-    split: str = "random"
-    optimizer: str = "adam"
-    lr: float = 4e-4
-    batch_size: int | None = 512
-    epochs: int = 8000
-    n_records: int = 400
-    n_bins: int = 30
+    widths: tuple[Count, ...] = SZT_WIDTHS
+    activation: Activation = "tanh"
+    seeds: Count = 50
+    first_seed: NonNegative = 0
+    train_fraction: Fraction = 0.85
+    split: Literal["random", "first"] = "random"
+    optimizer: Optimizer = "adam"
+    lr: Positive = 4e-4
+    batch_size: Count | None = 512
+    epochs: Count = 8000
+    n_records: Count = 400
+    n_bins: AtLeastTwo = 30
     data: str = "generated"
-    device: str = "cpu"
+    device: Device = "cpu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        if self.n_bins < 2:
-            raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
         check_architecture(self.widths, self.activation)
-        self.train_config()
 
 
 def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:
@@ -77,7 +72,8 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     check_architecture(config.widths, config.activation, data.n_features, data.n_classes)
     member_splits(data.n_samples, config.train_fraction, [0], config.split)
     check_device(config.device)
-    return cached(NAME, config, lambda: _compute(config, data, progress), use_cache)
+    key = {"config": config_dict(config), "data": data.fingerprint}
+    return cached(NAME, key, lambda: _compute(config, data, progress), use_cache)
 
 
 def train_and_record(config: Config, data, on_record, progress: bool = True) -> History:

@@ -27,15 +27,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
-from ..nets import check_device
+from ..config import Count, Device, NonNegative, Positive, config
 from ..train import GradientMoments, log_spaced_epochs, minibatch_step
 from .estimators import relative_compression
 
@@ -45,7 +46,7 @@ NOISE_VAR = 1.0
 """Variance of the teacher's output noise e; the SNR is the signal variance over it."""
 
 
-@dataclass(frozen=True)
+@config
 class Config:
     """A linear student-teacher ensemble.
 
@@ -54,40 +55,28 @@ class Config:
     I(X;T) read through noise of variance 1.
     """
 
-    n_inputs: int = 100
-    hidden: tuple[int, ...] = (100,)
-    n_relevant: int | None = None
-    n_train: int = 100
-    snr: float = 1.0
-    init_scale: float = 0.01
-    lr: float = 0.5
-    batch_size: int | None = None
-    epochs: int = 3000
-    n_records: int = 100
-    seeds: int = 10
-    first_seed: int = 0
-    mi_noise: float = 1.0
-    device: str = "cpu"
+    n_inputs: Count = 100
+    hidden: Annotated[tuple[Count, ...], Field(min_length=1)] = (100,)
+    n_relevant: Count | None = None
+    n_train: Count = 100
+    snr: Positive = 1.0
+    init_scale: Positive = 0.01
+    lr: Positive = 0.5
+    batch_size: Count | None = None
+    epochs: Count = 3000
+    n_records: Count = 100
+    seeds: Count = 10
+    first_seed: NonNegative = 0
+    mi_noise: Positive = 1.0
+    device: Device = "cpu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        checks = {"n_inputs": self.n_inputs, "n_train": self.n_train, "epochs": self.epochs,
-                  "n_records": self.n_records, "seeds": self.seeds}
-        for name, value in checks.items():
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must list at least one width >= 1, got {self.hidden}")
-        if self.n_relevant is not None and not 0 < self.n_relevant < self.n_inputs:
+        if self.n_relevant is not None and not self.n_relevant < self.n_inputs:
             raise ValueError(f"n_relevant must lie in [1, n_inputs={self.n_inputs}), "
                              f"got {self.n_relevant}")
-        for name in ("snr", "lr", "mi_noise", "init_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.batch_size is not None and not 1 <= self.batch_size <= self.n_train:
+        if self.batch_size is not None and not self.batch_size <= self.n_train:
             raise ValueError(f"batch_size must lie in [1, n_train={self.n_train}] or be None "
                              f"(full batch), got {self.batch_size}")
-        check_device(self.device)
 
     @property
     def widths(self) -> tuple[int, ...]:

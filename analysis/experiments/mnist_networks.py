@@ -21,13 +21,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
+from ..config import Activation, Count, Device, NonNegative, Optimizer, Positive, config
 from ..data import Dataset, ImageData, load_images, one_hot
 from ..data.images import LOADERS
 from ..info.binning import FixedWidthBins, binned_mutual_information
@@ -46,12 +49,13 @@ ESTIMATORS = ("kde_upper", "kde_lower", "bin")
 """Estimates of the Saxe experiment: the KDE upper and lower bounds and fixed-width bins."""
 
 
-def _check_dataset(name: str) -> None:
-    if name not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(LOADERS)}")
+MIInputs = Annotated[int, Field(ge=20)]
+"""Images over which X is uniform for the estimators: at least two per class."""
+MaxTrain = Annotated[int, Field(ge=10)]
+"""A cap on the training images."""
 
 
-@dataclass(frozen=True)
+@config
 class SaxeConfig(EnsembleSchedule):
     """Parameters of the fully connected MNIST network of Saxe et al. (2018).
 
@@ -61,35 +65,25 @@ class SaxeConfig(EnsembleSchedule):
     random subset; None: all).
     """
 
-    dataset: str = "mnist"
-    hidden: tuple[int, ...] = (1024, 20, 20, 20)
-    activation: str = "tanh"
-    seeds: int = 2
-    first_seed: int = 0
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    batch_size: int | None = 128
-    epochs: int = 150
-    n_records: int = 15
-    kde_var: float = 0.1
-    bin_size: float = 0.5
-    mi_inputs: int | None = 1000
-    max_train: int | None = None
+    dataset: Literal[tuple(LOADERS)] = "mnist"
+    hidden: tuple[Count, ...] = (1024, 20, 20, 20)
+    activation: Activation = "tanh"
+    seeds: Count = 2
+    first_seed: NonNegative = 0
+    optimizer: Optimizer = "sgd"
+    lr: Positive = 0.1
+    batch_size: Count | None = 128
+    epochs: Count = 150
+    n_records: Count = 15
+    kde_var: Positive = 0.1
+    bin_size: Positive = 0.5
+    mi_inputs: MIInputs | None = 1000
+    max_train: MaxTrain | None = None
     allow_download: bool = True
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-        _check_dataset(self.dataset)
-        check_architecture((1, *self.hidden, 1), self.activation)
-        if not self.kde_var > 0 or not self.bin_size > 0:
-            raise ValueError(f"kde_var and bin_size must be > 0, got {self.kde_var}, "
-                             f"{self.bin_size}")
-        _check_sizes(self.mi_inputs, self.max_train)
-        self.train_config()
+    device: Device = "cpu"
 
 
-@dataclass(frozen=True)
+@config
 class CNNConfig(EnsembleSchedule):
     """Parameters of the noisy convolutional network (:class:`analysis.nets.EnsembleCNN`).
 
@@ -99,47 +93,31 @@ class CNNConfig(EnsembleSchedule):
     centre, and count clusters at ``cluster_scale`` times beta (as chapter 12).
     """
 
-    dataset: str = "mnist"
-    channels: tuple[int, ...] = (8, 16)
-    dense: tuple[int, ...] = (32, 8)
-    kernel: int = 5
-    stride: int = 2
-    activation: str = "tanh"
-    beta: float = 0.2
-    seeds: int = 2
-    first_seed: int = 0
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    batch_size: int | None = 128
-    epochs: int = 60
-    n_records: int = 20
-    mi_inputs: int = 200
-    n_conditional: int = 8
-    n_mc: int = 10
-    cluster_scale: float = 3.0
-    max_train: int | None = None
+    dataset: Literal[tuple(LOADERS)] = "mnist"
+    channels: Annotated[tuple[Count, ...], Field(min_length=1)] = (8, 16)
+    dense: tuple[Count, ...] = (32, 8)
+    kernel: Count = 5
+    stride: Count = 2
+    activation: Activation = "tanh"
+    beta: Positive = 0.2
+    seeds: Count = 2
+    first_seed: NonNegative = 0
+    optimizer: Optimizer = "adam"
+    lr: Positive = 1e-3
+    batch_size: Count | None = 128
+    epochs: Count = 60
+    n_records: Count = 20
+    mi_inputs: MIInputs = 200
+    n_conditional: Count = 8
+    n_mc: Count = 10
+    cluster_scale: Positive = 3.0
+    max_train: MaxTrain | None = None
     allow_download: bool = True
-    device: str = "cpu"
+    device: Device = "cpu"
 
     def __post_init__(self) -> None:
-        for key in ("channels", "dense"):
-            object.__setattr__(self, key, tuple(int(w) for w in getattr(self, key)))
-        _check_dataset(self.dataset)
         EnsembleCNN((1, 28, 28), self.channels, self.dense, 10, self.kernel, self.stride,
                     self.activation)  # validates the architecture on a small image
-        if not self.beta > 0:
-            raise ValueError(f"beta must be > 0 (a noisy network), got {self.beta}")
-        if self.n_conditional < 1 or self.n_mc < 1 or not self.cluster_scale > 0:
-            raise ValueError("n_conditional and n_mc must be >= 1 and cluster_scale > 0")
-        _check_sizes(self.mi_inputs, self.max_train)
-        self.train_config()
-
-
-def _check_sizes(mi_inputs: int | None, max_train: int | None) -> None:
-    if mi_inputs is not None and mi_inputs < 20:
-        raise ValueError(f"mi_inputs must be >= 20 (two per class) or None, got {mi_inputs}")
-    if max_train is not None and max_train < 10:
-        raise ValueError(f"max_train must be >= 10 or None, got {max_train}")
 
 
 @dataclass

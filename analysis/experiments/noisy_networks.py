@@ -16,18 +16,21 @@ the constraint of chapter 13.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
 from ..claims import Claim
+from ..config import (Activation, AtLeastTwo, Count, Device, Fraction, NonNegative,
+                      NonNegativeReal, Optimizer, Positive, config)
 from ..data import load_spherical
 from ..info.binning import binned_mutual_information, original_bins
-from ..info.clustering import binned_entropy, clusters_at_scale, distance_ratio, silhouette
+from ..info.clustering import binned_entropy, clustering_measures
 from ..info.sp import sp_information
 from ..nets import SZT_WIDTHS, Ensemble, EnsembleMLP, check_architecture, check_device
 from ..train import (EnsembleSchedule, Snapshot, log_spaced_epochs, member_splits,
@@ -39,7 +42,7 @@ SOURCE = "Goldfeld et al. 2019"
 MEASURES = ("distance_ratio", "silhouette", "log2_clusters")
 
 
-@dataclass(frozen=True)
+@config
 class Config(EnsembleSchedule):
     """Parameters of one noisy-network run (training as in chapter 1 unless stated).
 
@@ -51,42 +54,28 @@ class Config(EnsembleSchedule):
     the step size of the Parseval step (0: none).
     """
 
-    widths: tuple[int, ...] = SZT_WIDTHS
-    activation: str = "tanh"
-    beta: float = 0.01
-    seeds: int = 5
-    first_seed: int = 0
-    train_fraction: float = 0.85
-    optimizer: str = "adam"
-    lr: float = 4e-4
-    batch_size: int | None = 512
-    epochs: int = 4000
-    n_records: int = 60
-    n_inputs: int = 512
-    n_conditional: int = 32
-    n_mc: int = 10
-    cluster_scale: float = 3.0
-    orthonormal: float = 0.0
-    n_bins: int = 30
+    widths: tuple[Count, ...] = SZT_WIDTHS
+    activation: Activation = "tanh"
+    beta: NonNegativeReal = 0.01
+    seeds: Count = 5
+    first_seed: NonNegative = 0
+    train_fraction: Fraction = 0.85
+    optimizer: Optimizer = "adam"
+    lr: Positive = 4e-4
+    batch_size: Count | None = 512
+    epochs: Count = 4000
+    n_records: Count = 60
+    n_inputs: Annotated[int, Field(ge=4)] = 512
+    n_conditional: Count = 32
+    n_mc: Count = 10
+    cluster_scale: Positive = 3.0
+    orthonormal: NonNegativeReal = 0.0
+    n_bins: AtLeastTwo = 30
     data: str = "generated"
-    device: str = "cpu"
+    device: Device = "cpu"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         check_architecture(self.widths, self.activation)
-        if self.beta < 0:
-            raise ValueError(f"beta must be >= 0 (0: deterministic), got {self.beta}")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        if self.n_inputs < 4:
-            raise ValueError(f"n_inputs must be >= 4, got {self.n_inputs}")
-        if self.n_conditional < 1 or self.n_mc < 1:
-            raise ValueError("n_conditional and n_mc must be >= 1")
-        if not self.cluster_scale > 0:
-            raise ValueError(f"cluster_scale must be > 0, got {self.cluster_scale}")
-        if self.orthonormal < 0:
-            raise ValueError(f"orthonormal must be >= 0, got {self.orthonormal}")
-        self.train_config()
 
     @property
     def label(self) -> str:
@@ -141,7 +130,8 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
     member_splits(data.n_samples, config.train_fraction, [0])
     check_device(config.device)
     balanced_subset(data.y, config.n_inputs, config.first_seed)
-    return cached(NAME, config, lambda: _compute(config, data, progress), use_cache)
+    key = {"config": config_dict(config), "data": data.fingerprint}
+    return cached(NAME, key, lambda: _compute(config, data, progress), use_cache)
 
 
 def clustering(centres: torch.Tensor, labels: np.ndarray, scale: float) -> dict[str, np.ndarray]:
@@ -150,9 +140,9 @@ def clustering(centres: torch.Tensor, labels: np.ndarray, scale: float) -> dict[
     ``centres`` has shape (members, n, d); ``scale`` is the distance below which two
     representations count as one cluster. Returns arrays of shape (members,).
     """
-    return {"distance_ratio": distance_ratio(centres, labels),
-            "silhouette": silhouette(centres, labels),
-            "log2_clusters": np.log2(clusters_at_scale(centres, scale))}
+    shared = clustering_measures(centres, labels, scale)
+    return {"distance_ratio": shared["distance_ratio"], "silhouette": shared["silhouette"],
+            "log2_clusters": np.log2(shared["clusters"])}
 
 
 def sp_and_clustering(model: Ensemble, x_rep: torch.Tensor, labels: np.ndarray,

@@ -20,12 +20,12 @@ def small():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"dataset": "svhn"}, "unknown dataset"),
+    ({"dataset": "svhn"}, "dataset\n  Input should be 'mnist', 'fashion_mnist'"),
     ({"activation": "gelu"}, "unknown activation"),
-    ({"n_batches": 1}, "n_batches >= 2"),
+    ({"n_batches": 1}, "n_batches\n  Input should be greater than or equal to 2"),
     ({"steps_per_epoch": 0}, "steps_per_epoch"),
     ({"max_train": 1}, "max_train"),
-    ({"optimizer": "lbfgs"}, "unknown optimizer"),
+    ({"optimizer": "lbfgs"}, "optimizer\n  Input should be 'adam' or 'sgd'"),
     ({"train_fraction": 1.0}, "train_fraction"),
 ])
 def test_bad_configurations_fail_at_once(change, message):
@@ -168,5 +168,5 @@ def test_run_datasets_leaves_out_missing_files(tmp_path, monkeypatch):
                                        use_cache=False)
     assert list(results) == ["spherical"]
     assert list(missing) == ["cifar10"] and "cifar-10-python.tar.gz" in missing["cifar10"]
-    with pytest.raises(ValueError, match="unknown dataset"):
+    with pytest.raises(ValueError, match="dataset\n  Input should be 'mnist'"):
         gn.run_datasets(tiny, ["spherical", "svhn"], progress=False)

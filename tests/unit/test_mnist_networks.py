@@ -108,13 +108,13 @@ def test_image_task_keeps_train_and_test_apart():
 # --- configurations -------------------------------------------------------------------
 
 @pytest.mark.parametrize("config, change, message", [
-    (SAXE, {"dataset": "svhn"}, "unknown dataset"),
+    (SAXE, {"dataset": "svhn"}, "dataset\n  Input should be 'mnist'"),
     (SAXE, {"activation": "gelu"}, "unknown activation"),
     (SAXE, {"kde_var": 0.0}, "kde_var"),
     (SAXE, {"mi_inputs": 5}, "mi_inputs"),
     (SAXE, {"lr": -1.0}, "lr"),
     (CNN, {"beta": 0.0}, "beta"),
-    (CNN, {"channels": ()}, "at least one convolution"),
+    (CNN, {"channels": ()}, "channels\n  Tuple should have at least 1 item"),
     (CNN, {"n_mc": 0}, "n_mc"),
     (CNN, {"max_train": 3}, "max_train"),
 ])
