@@ -43,6 +43,12 @@ class Dataset:
             raise ValueError(f"rows of p_y_given_x of {self.name!r} must sum to one")
 
     @property
+    def fingerprint(self) -> dict:
+        """What identifies the data in a cache key: its kind and, for a file, its MD5
+        (never its path, so a replaced file is a new key and a moved one is not)."""
+        return {k: v for k, v in self.source.items() if k in ("kind", "md5", "degrees")}
+
+    @property
     def n_samples(self) -> int:
         return int(self.x.shape[0])
 

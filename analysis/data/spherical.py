@@ -165,14 +165,18 @@ def load_original(path: str | Path) -> Dataset:
     """Load the original 12-bit data file (``var_u.mat``: ``F`` 4096x12, ``y`` 1x4096).
 
     The labels in that file are deterministic, so p(y|x) is their one-hot encoding and
-    I(X;Y) = H(Y) (0.99916 bits for the published file).
+    I(X;Y) = H(Y) (0.99916 bits for the published file). The file is checked on load: 4096
+    distinct binary patterns of 12 bits, labels 0 and 1 only, both present. Its MD5 enters
+    the data's fingerprint, so replacing the file at the same path never serves results
+    computed from the old one.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist, with the path and where the file comes from.
     ValueError
-        If the file lacks ``F`` or ``y`` of the expected shapes.
+        If the file cannot be read, lacks ``F`` or ``y``, or holds anything but the task,
+        naming the file and what is wrong.
     """
     from scipy.io import loadmat
 
@@ -183,19 +187,49 @@ def load_original(path: str | Path) -> Dataset:
             "IDNNs repository of Shwartz-Ziv & Tishby (folder data/); pass its path, or "
             "use spherical_rule() to generate the task from the paper's recipe."
         )
-    mat = loadmat(path)
+    try:
+        mat = loadmat(path)
+    except Exception as err:  # scipy raises OSError, ValueError, TypeError... on bad files
+        raise ValueError(f"{path} is not a readable MATLAB file ({type(err).__name__}: "
+                         f"{err}); is it truncated?") from err
     if "F" not in mat or "y" not in mat:
-        raise ValueError(f"{path} must hold arrays 'F' and 'y'; found {sorted(mat)}")
-    x = np.asarray(mat["F"], dtype=np.float32)
-    y = np.asarray(mat["y"]).reshape(-1).astype(np.int64)
+        raise ValueError(f"{path} must hold arrays 'F' and 'y'; found "
+                         f"{sorted(k for k in mat if not k.startswith('__'))}")
+    x = np.asarray(mat["F"], dtype=np.float64)
+    y = np.asarray(mat["y"], dtype=np.float64).reshape(-1)
     if x.shape != (2**N_BITS, N_BITS) or y.shape != (2**N_BITS,):
         raise ValueError(
             f"{path}: expected F of shape (4096, 12) and y of 4096 labels, "
             f"got F {x.shape} and y {y.shape}"
         )
-    p = one_hot(y, 2)
+    if not (np.isfinite(x).all() and np.isin(x, (0.0, 1.0)).all()):
+        raise ValueError(f"{path}: F must hold binary patterns (0 and 1 only); found "
+                         f"{np.unique(x[np.isfinite(x)])[:5].tolist()} and "
+                         f"{int((~np.isfinite(x)).sum())} non-finite values")
+    if len(np.unique(x, axis=0)) != 2**N_BITS:
+        raise ValueError(f"{path}: F must list the 4096 distinct patterns of 12 bits once "
+                         f"each; it has {len(np.unique(x, axis=0))} distinct rows")
+    if not (np.isfinite(y).all() and np.isin(y, (0.0, 1.0)).all()):
+        raise ValueError(f"{path}: y must hold labels 0 and 1 only; found "
+                         f"{np.unique(y[np.isfinite(y)])[:5].tolist()}"
+                         f"{' and NaN' if not np.isfinite(y).all() else ''}")
+    if len(np.unique(y)) < 2:
+        raise ValueError(f"{path}: y holds one class only ({int(y[0])}); the task has two")
+    labels = y.astype(np.int64)
+    p = one_hot(labels, 2)
     return Dataset(
-        x=x, y=y, p_y_given_x=p, name="spherical-12bit-original",
-        source={"kind": "file", "path": str(path), "p_y1": float(y.mean()),
-                "mi_xy_bits": mutual_information_xy(p)},
+        x=x.astype(np.float32), y=labels, p_y_given_x=p, name="spherical-12bit-original",
+        source={"kind": "file", "path": str(path), "md5": file_md5(path),
+                "p_y1": float(labels.mean()), "mi_xy_bits": mutual_information_xy(p)},
     )
+
+
+def file_md5(path: Path) -> str:
+    """MD5 of a file's contents."""
+    import hashlib
+
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

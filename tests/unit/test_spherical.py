@@ -86,3 +86,40 @@ def test_malformed_data_file(tmp_path):
     savemat(path, {"X": np.zeros((10, 12))})
     with pytest.raises(ValueError, match="'F' and 'y'"):
         load_original(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f, y: (np.full_like(f, np.nan), y), "binary patterns"),
+    (lambda f, y: (f * 2, y), "binary patterns"),
+    (lambda f, y: (np.zeros_like(f), y), "distinct patterns"),
+    (lambda f, y: (f, np.zeros_like(y)), "one class only"),
+    (lambda f, y: (f, y + 1), "labels 0 and 1 only"),
+    (lambda f, y: (f, np.where(y == 1, np.nan, y)), "labels 0 and 1 only"),
+])
+def test_bad_data_files_are_refused_naming_the_file(tmp_path, task, change, message):
+    f, y = change(task.x.astype(float), task.y[None, :].astype(float))
+    path = tmp_path / "var_u.mat"
+    savemat(path, {"F": f, "y": y})
+    with pytest.raises(ValueError, match=message) as err:
+        load_original(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_data_file_names_the_file(tmp_path, task):
+    path = tmp_path / "var_u.mat"
+    savemat(path, {"F": task.x, "y": task.y[None, :]})
+    path.write_bytes(path.read_bytes()[:3000])
+    with pytest.raises(ValueError, match="truncated") as err:
+        load_original(path)
+    assert str(path) in str(err.value)
+
+
+def test_data_fingerprint_follows_the_contents_not_the_path(tmp_path, task):
+    a, b = tmp_path / "a.mat", tmp_path / "b.mat"
+    savemat(a, {"F": task.x, "y": task.y[None, :]})
+    savemat(b, {"F": task.x, "y": task.y[None, :]})
+    first = load_original(a).fingerprint
+    assert load_original(b).fingerprint == first  # same contents elsewhere: same key
+    savemat(a, {"F": task.x, "y": 1 - task.y[None, :]})  # replaced at the same path
+    assert load_original(a).fingerprint != first
+    assert "path" not in first and load_spherical().fingerprint["kind"] == "generated"
