@@ -1,32 +1,47 @@
-"""``python -m analysis {list,run,refresh,book,ledger,regress}``: execute the notebooks, build the book.
+"""``python -m analysis {list,params,run,refresh,book,ledger,regress}``: execute the notebooks, build the book.
 
-The notebooks in ``notebooks/`` are sources without outputs. ``run`` executes one with
-papermill under a profile (``profiles/<name>.yml``: parameters per notebook) plus any
-``-p key=value`` overrides; ``refresh`` re-executes all of them into the profile's
-reference folder; ``book`` executes all of them into ``book/chapters/`` (the published
-reference), regenerates the verdict ledger and builds the HTML book with jupyter-book;
-``ledger`` regenerates ``book/ledger.md`` from the executed chapters; ``regress`` re-executes the
-references with nbval and fails on any changed text output (verdict tables included).
+The notebooks in ``notebooks/`` are sources without outputs; their parameters are
+declared in :mod:`analysis.chapters` (the ``default`` profile) and overridden per profile
+in ``profiles/<name>.yml``. ``run`` executes one notebook with papermill under a profile
+plus ``-p key=value`` overrides, every value checked before the notebook starts;
+``refresh`` re-executes all of them into the profile's reference folder (``default``:
+``book/chapters``, the published book; ``smoke``: the tests' references); ``book``
+executes all of them and builds the HTML book — the published one for ``default``, a
+separate one under ``_build/<profile>/`` for any other profile, which never touches the
+published chapters or the ledger; ``ledger`` regenerates ``book/ledger.md``; ``regress``
+re-executes the references with nbval and fails on any changed text output. ``--jobs N``
+executes N notebooks at once; ``--scheduler ADDRESS`` submits them to a Dask cluster.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import chapters
 from .cache import PACKAGE_ROOT
+from .config import ParameterError
+from .execute import Run, execute, execute_runs, longest_first, threads_per_job
 from .ledger import write_ledger
+from .threads import ENV as THREADS_ENV
 
 ROOT = PACKAGE_ROOT.parent
 NOTEBOOKS = ROOT / "notebooks"
-PROFILES = ROOT / "profiles"
+PROFILES = chapters.PROFILES
 CHAPTERS = ROOT / "book" / "chapters"
 REFERENCES = ROOT / "tests" / "notebooks" / "references"
 SANITIZE = ROOT / "tests" / "notebooks" / "sanitize.cfg"
+BUILD = ROOT / "_build"
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+"""What jupyter-book reads: a staged copy of these builds a non-default profile's book."""
 
 
 def notebook_names() -> list[str]:
@@ -35,15 +50,7 @@ def notebook_names() -> list[str]:
 
 
 def profile_names() -> list[str]:
-    return sorted(p.stem for p in PROFILES.glob("*.yml"))
-
-
-def load_profile(profile: str) -> dict[str, dict[str, Any]]:
-    """Parameters per notebook of ``profiles/<profile>.yml``."""
-    path = PROFILES / f"{profile}.yml"
-    if not path.is_file():
-        raise SystemExit(f"unknown profile {profile!r}; available: {', '.join(profile_names())}")
-    return yaml.safe_load(path.read_text()) or {}
+    return chapters.profile_names()
 
 
 def resolve_notebook(name: str) -> Path:
@@ -59,35 +66,35 @@ def resolve_notebook(name: str) -> Path:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs with YAML-typed values (``seeds=5``, ``fractions=[0.1, 0.5]``)."""
+    """``key=value`` pairs with YAML-read values (``seeds=5``, ``fractions=[0.1, 0.5]``).
+
+    The declared type of each parameter decides the rest: ``lr=1e-3`` becomes a float,
+    ``batch_size=None`` (or ``full``) full batch, ``epochs=abc`` an error naming ``epochs``.
+    """
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise SystemExit(f"parameter {pair!r} is not of the form key=value")
-        out[key.strip()] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        out[key.strip()] = None if parsed in ("None", "none") else parsed
     return out
 
 
 def parameters_for(notebook: Path, profile: str, overrides: dict[str, Any] | None = None
                    ) -> dict[str, Any]:
-    """The parameters papermill injects: the profile's entry for the notebook, then overrides."""
-    params = {"profile": profile, **load_profile(profile).get(notebook.stem, {})}
-    params.update(overrides or {})
-    return params
+    """What papermill injects: the profile's name and the validated explicit overrides.
 
-
-def execute(notebook: Path, output: Path, parameters: dict[str, Any],
-            progress: bool = True) -> Path:
-    """Execute ``notebook`` with papermill into ``output`` (kernel: this interpreter's python3)."""
-    import papermill
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook), str(output), parameters=parameters, kernel_name="python3",
-        progress_bar=progress, log_output=progress, cwd=str(ROOT),
-    )
-    return output
+    Raises
+    ------
+    ParameterError
+        For an unknown profile or parameter, a wrong type or a value out of bounds, naming
+        the notebook and the parameter, before anything runs.
+    """
+    overrides = dict(overrides or {})
+    chapter = chapters.resolve(notebook.stem, profile, overrides)
+    values = {k: v for k, v in chapter.values().items() if k in overrides}
+    return {"profile": profile, **chapters.injectable(notebook.stem, values)}
 
 
 def reference_folder(profile: str) -> Path:
@@ -95,32 +102,125 @@ def reference_folder(profile: str) -> Path:
     return {"default": CHAPTERS, "smoke": REFERENCES}[profile]
 
 
-def execute_all(profile: str, folder: Path) -> list[Path]:
-    """Execute every source notebook under ``profile`` into ``folder``."""
-    done = []
-    for name in notebook_names():
-        nb = NOTEBOOKS / f"{name}.ipynb"
-        print(f"== {name} ({profile}) -> {folder / nb.name}", flush=True)
-        done.append(execute(nb, folder / nb.name, parameters_for(nb, profile)))
-    return done
+def profile_folder(profile: str) -> Path:
+    """Where ``book --profile`` writes the executed notebooks of a non-default profile."""
+    return BUILD / profile / "book" / "chapters"
 
 
-def build_book(strict: bool = True) -> Path:
-    """Build the HTML book with jupyter-book into ``_build/html``."""
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
+def runs_for(profile: str, folder: Path, names: list[str] | None = None) -> list[Run]:
+    """One run per source notebook (or per name in ``names``) into ``folder``."""
+    runs = []
+    for name in names or notebook_names():
+        nb = resolve_notebook(name)
+        runs.append(Run(nb, folder / nb.name, parameters_for(nb, profile)))
+    return runs
+
+
+def execute_all(profile: str, folder: Path, jobs: int = 1, scheduler: str | None = None,
+                names: list[str] | None = None) -> list[Path]:
+    """Execute every source notebook (or ``names``) under ``profile`` into ``folder``."""
+    runs = runs_for(profile, folder, names)
+    if jobs > 1 or scheduler:
+        runs = longest_first(runs, lambda r: r.output)
+    return execute_runs(runs, jobs=jobs, scheduler=scheduler, cwd=ROOT)
+
+
+def build_book(source: Path = ROOT, strict: bool = True) -> Path:
+    """Build the HTML book at ``source`` with jupyter-book into ``source/_build/html``."""
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
            "--builder", "html"]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    return ROOT / "_build" / "html"
+    subprocess.run(cmd, check=True, cwd=source)
+    return source / "_build" / "html"
 
 
-def regress(paths: list[Path]) -> int:
-    """Re-execute executed notebooks with nbval; returns pytest's exit code."""
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
-           "--nbval-sanitize-with", str(SANITIZE), "-p", "no:cacheprovider", "-q",
-           *map(str, paths)]
-    return subprocess.run(cmd, cwd=ROOT).returncode
+def stage_book(profile: str) -> Path:
+    """A copy of the book's sources under ``_build/<profile>`` whose chapters are the
+    profile's executed notebooks (already in place there) and whose ledger is theirs."""
+    stage = BUILD / profile
+    for name in BOOK_SOURCES:
+        src, dst = ROOT / name, stage / name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("chapters", "ledger.md"))
+        else:
+            shutil.copy2(src, dst)
+    write_ledger(stage, profile)
+    return stage
+
+
+def regress(paths: list[Path], jobs: int = 1) -> int:
+    """Re-execute executed notebooks with nbval, one line per notebook; 0 when all pass."""
+    env = {**os.environ, THREADS_ENV: str(threads_per_job(jobs))}
+
+    def one(path: Path) -> tuple[Path, subprocess.CompletedProcess, float]:
+        start = time.perf_counter()
+        cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+               "--nbval-sanitize-with", str(SANITIZE), "-p", "no:cacheprovider", "-q",
+               "-o", "addopts=", str(path)]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        return path, done, time.perf_counter() - start
+
+    failed = 0
+    print(f"re-executing {len(paths)} notebooks with nbval, {jobs} at a time", flush=True)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for i, (path, done, seconds) in enumerate(pool.map(one, paths), 1):
+            status = "same outputs" if done.returncode == 0 else "CHANGED"
+            print(f"[{i}/{len(paths)}] {path.stem}: {status} ({seconds:.0f} s)", flush=True)
+            if done.returncode != 0:
+                failed += 1
+                print(done.stdout[-4000:], flush=True)
+    print(f"{len(paths) - failed} of {len(paths)} notebooks reproduce their references")
+    return 1 if failed else 0
+
+
+def show_parameters(name: str, profile: str) -> None:
+    """Print a notebook's parameters: type and bounds, default and the profile's value."""
+    nb = resolve_notebook(name).stem
+    chosen = chapters.injectable(nb, chapters.resolve(nb, profile).values())
+    defaults = chapters.injectable(nb, chapters.chapter_class(nb)().values())
+    print(f"{nb} (profile {profile})")
+    for key in chapters.parameter_names(nb):
+        mark = "" if chosen[key] == defaults[key] else f"   [{profile}: {chosen[key]!r}]"
+        print(f"  {key} = {defaults[key]!r}{mark}\n      {chapters.describe_type(nb, key)}")
+
+
+def sync_parameters(write: bool) -> list[str]:
+    """Notebooks whose parameters cell or load cell differs from :mod:`analysis.chapters`.
+
+    With ``write`` the cells are rewritten (the parameters cell is tagged ``parameters``;
+    the load cell follows it).
+    """
+    import nbformat
+
+    stale = []
+    for name in notebook_names():
+        path = NOTEBOOKS / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        cells = nb.cells
+        index = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+        wanted = (chapters.parameters_cell(name), chapters.load_cell(name))
+        nxt = cells[index + 1] if index + 1 < len(cells) else None
+        has_load = nxt is not None and nxt.cell_type == "code" and "chapters import load" in nxt.source
+        if cells[index].source == wanted[0] and has_load and nxt.source == wanted[1]:
+            continue
+        stale.append(name)
+        if write:
+            cells[index].source = wanted[0]
+            if has_load:
+                nxt.source = wanted[1]
+            else:
+                cells.insert(index + 1, nbformat.v4.new_code_cell(wanted[1]))
+            nbformat.write(nb, path)
+    return stale
+
+
+def _jobs(value: str) -> int:
+    jobs = int(value)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("--jobs must be >= 1")
+    return jobs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list notebooks and profiles")
+    p_par = sub.add_parser("params", help="show a notebook's parameters, or sync the "
+                           "notebooks' parameters cells with analysis/chapters.py")
+    p_par.add_argument("notebook", nargs="?", help="name or number prefix (e.g. 01)")
+    p_par.add_argument("--profile", default="default")
+    p_par.add_argument("--write", action="store_true", help="rewrite stale parameters cells")
+    p_par.add_argument("--check", action="store_true", help="fail if a cell is stale")
     p_run = sub.add_parser("run", help="execute one notebook with papermill")
     p_run.add_argument("notebook", help="name, number prefix (e.g. 01) or path")
     p_run.add_argument("--profile", default="default")
@@ -135,31 +241,62 @@ def main(argv: list[str] | None = None) -> int:
                        help="override a parameter (YAML value); repeatable")
     p_run.add_argument("-o", "--output", type=Path,
                        help="executed notebook (default: _build/executed/<profile>/<name>.ipynb)")
-    p_ref = sub.add_parser("refresh", help="re-execute every notebook into its reference "
-                           "folder (default: book/chapters; smoke: tests/notebooks/references)")
+    parallel = argparse.ArgumentParser(add_help=False)
+    parallel.add_argument("--jobs", type=_jobs, default=1,
+                          help="notebooks executed at once (threads per process: cores/jobs)")
+    parallel.add_argument("--scheduler", metavar="ADDRESS",
+                          help="submit the notebooks to this Dask distributed scheduler")
+    p_ref = sub.add_parser("refresh", parents=[parallel],
+                           help="re-execute every notebook into its reference folder "
+                           "(default: book/chapters; smoke: tests/notebooks/references)")
     p_ref.add_argument("--profile", default="default", choices=["default", "smoke"])
-    p_book = sub.add_parser("book", help="execute every notebook and build the HTML book")
+    p_ref.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="only these notebooks")
+    p_book = sub.add_parser("book", parents=[parallel],
+                            help="execute every notebook and build the HTML book")
     p_book.add_argument("--profile", default="default")
     p_book.add_argument("--no-execute", action="store_true",
-                        help="build from the executed notebooks already in book/chapters")
+                        help="build from the executed notebooks already there")
     sub.add_parser("ledger", help="regenerate book/ledger.md from the executed chapters")
     p_reg = sub.add_parser("regress", help="re-execute executed notebooks with nbval")
     p_reg.add_argument("--profile", default="default", choices=["default", "smoke"],
                        help="default: the published book/chapters; smoke: tests' references")
+    p_reg.add_argument("--jobs", type=_jobs, default=1)
+    p_reg.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="only these notebooks")
     args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "list":
         print("notebooks:", ", ".join(notebook_names()))
         print("profiles: ", ", ".join(profile_names()))
         return 0
+    if args.command == "params":
+        if args.write or args.check:
+            stale = sync_parameters(write=args.write)
+            verb = "rewrote" if args.write else "stale"
+            print(f"{verb}: {', '.join(stale)}" if stale else "parameters cells are current")
+            return 1 if stale and args.check else 0
+        for name in [args.notebook] if args.notebook else notebook_names():
+            show_parameters(name, args.profile)
+        return 0
     if args.command == "run":
         nb = resolve_notebook(args.notebook)
-        out = args.output or ROOT / "_build" / "executed" / args.profile / nb.name
-        execute(nb, out, parameters_for(nb, args.profile, parse_overrides(args.param)))
+        params = parameters_for(nb, args.profile, parse_overrides(args.param))
+        out = args.output or BUILD / "executed" / args.profile / nb.name
+        if out.resolve().parent == NOTEBOOKS.resolve():
+            raise SystemExit(f"refusing to write {out}: notebooks/ holds the source notebooks; "
+                             "choose another -o")
+        execute(Run(nb, out, params), cwd=ROOT)
         print(f"executed {nb.name} ({args.profile}) -> {out}")
         return 0
     if args.command == "refresh":
-        execute_all(args.profile, reference_folder(args.profile))
+        execute_all(args.profile, reference_folder(args.profile), args.jobs, args.scheduler,
+                    args.only)
         if args.profile == "default":
             print(f"ledger: {write_ledger(ROOT)}")
         return 0
@@ -167,14 +304,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ledger: {write_ledger(ROOT)}")
         return 0
     if args.command == "book":
-        if not args.no_execute:
-            execute_all(args.profile, CHAPTERS)
-        write_ledger(ROOT)
-        html = build_book()
-        print(f"book built: {html / 'index.html'}")
+        if args.profile == "default":
+            if not args.no_execute:
+                execute_all("default", CHAPTERS, args.jobs, args.scheduler)
+            write_ledger(ROOT)
+            html = build_book(ROOT)
+        else:
+            chapters.profile_values(args.profile, notebook_names()[0])  # known profile?
+            if not args.no_execute:
+                execute_all(args.profile, profile_folder(args.profile), args.jobs,
+                            args.scheduler)
+            html = build_book(stage_book(args.profile))
+        print(f"book built ({args.profile}): {html / 'index.html'}")
         return 0
     if args.command == "regress":
-        return regress(sorted(reference_folder(args.profile).glob("*.ipynb")))
+        folder = reference_folder(args.profile)
+        names = [resolve_notebook(n).stem for n in args.only] if args.only else notebook_names()
+        return regress([folder / f"{n}.ipynb" for n in names], args.jobs)
     return 2
 
 

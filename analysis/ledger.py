@@ -72,8 +72,9 @@ def _entries(entries: list[dict]) -> list[dict]:
     return out
 
 
-def ledger_markdown(root: Path) -> str:
-    """The ledger page for the book at ``root`` (its ``_toc.yml`` and executed chapters)."""
+def ledger_markdown(root: Path, profile: str = "default") -> str:
+    """The ledger page for the book at ``root`` (its ``_toc.yml`` and executed chapters),
+    whose chapters were executed under ``profile``."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     parts, total, supported = [], 0, 0
     for part in toc.get("parts", []):
@@ -97,11 +98,12 @@ def ledger_markdown(root: Path) -> str:
                 supported += row.verdict == "supported"
         lines.append(":::")
         parts.append("\n".join(lines))
+    run = "published (`default`)" if profile == "default" else f"`{profile}` (not published)"
     intro = (
         "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"
         "# Verdict ledger\n\n"
         "Every claim put to the test in this book, with the statistic we computed, its "
-        "value in the published (`default`) run, the threshold the claim implies and the "
+        f"value in the {run} run, the threshold the claim implies and the "
         "verdict. The rows are read from the executed chapters by `python -m analysis "
         "ledger`, never typed by hand; the chapter number links to the chapter, where the "
         "figures and the reasons for every deviation are.\n\n"
@@ -109,8 +111,8 @@ def ledger_markdown(root: Path) -> str:
     return intro + "\n" + "\n\n".join(parts) + "\n"
 
 
-def write_ledger(root: Path) -> Path:
-    """Regenerate ``book/ledger.md`` from the executed chapters."""
+def write_ledger(root: Path, profile: str = "default") -> Path:
+    """Regenerate ``book/ledger.md`` under ``root`` from its executed chapters."""
     path = root / "book" / "ledger.md"
-    path.write_text(ledger_markdown(root))
+    path.write_text(ledger_markdown(root, profile))
     return path
