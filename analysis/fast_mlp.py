@@ -653,7 +653,8 @@ def train_epochs(x, y, train_idx, params, adam_m, adam_v, widths, act, opt, lr, 
         batch, first, last, seeds[k], noise_std, parseval, record, grad_sum[k], grad_sq[k]))
 
 
-def _forward_member(x, p, widths, act, seed, noise_std, purpose, out, logits):
+def _forward_member(x, y, p, widths, act, seed, noise_std, purpose, out, logits, loss,
+                    correct):
     """Every layer's output T_l of one member on all patterns (see :func:`forward`)."""
     n_layers = widths.shape[0] - 1
     w_off, b_off, a_off = layout(widths)
@@ -692,22 +693,33 @@ def _forward_member(x, p, widths, act, seed, noise_std, purpose, out, logits):
     for c in range(n_classes):
         for t in range(n):
             last[c, t] /= total[t]
+    for t in range(n):                     # cross-entropy; argmax is the first maximum
+        best = 0
+        for c in range(1, n_classes):
+            if logits[c, t] > logits[best, t]:
+                best = c
+        loss[t] = np.log(total[t]) - (logits[y[t], t] - z[t])
+        correct[t] = _ONE if best == y[t] else _ZERO
 
 
 _forward_kernel = njit(cache=True, nogil=True, error_model="numpy",
                        fastmath=set(FASTMATH))(_forward_member)
 
 
-def forward(x, params, widths, act, seeds, noise_std, purpose, out, logits):
+def forward(x, y, params, widths, act, seeds, noise_std, purpose, out, logits, loss,
+            correct):
     """Every member's layer outputs on all patterns, as ``EnsembleMLP.forward`` computes
     them with ``return_layers=True``, written into ``out`` (M, sum(widths[1:]), n):
     T_l = f(W_l T_(l-1) + b_l) (+ the evaluation noise of stream (seed_k, EVAL_NOISE,
     ``purpose``, 0, l) on hidden layers, as :func:`analysis.train.noise_generator`
-    draws it), the softmax output last; the logits go into ``logits`` (M, n_classes, n).
+    draws it), the softmax output last; the logits go into ``logits`` (M, n_classes, n),
+    each pattern's cross-entropy with its label ``y`` into ``loss`` (M, n) and whether
+    the largest logit (the first of equals) is the label's into ``correct`` (M, n, 0/1).
     ``x`` is float32 (d, n).
     """
     over_members(params.shape[0], lambda k: _forward_kernel(
-        x, params[k], widths, act, seeds[k], noise_std, purpose, out[k], logits[k]))
+        x, y, params[k], widths, act, seeds[k], noise_std, purpose, out[k], logits[k],
+        loss[k], correct[k]))
 
 
 @njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
@@ -805,18 +817,21 @@ class KernelTrainer:
                      self.parseval, bool(record), self.grad_sum, self.grad_sq)
         self.steps += (last - first + 1) * self.steps_per_epoch
 
-    def forward(self, purpose: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits (M, n_classes, n) and the list of layer outputs (M, width, n) of the
-        current parameters on all patterns, with evaluation noise ``purpose``."""
+    def forward(self, purpose: int
+                ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The current parameters on all patterns, with evaluation noise ``purpose``: the
+        list of layer outputs (M, width, n), the logits (M, n_classes, n), and per
+        pattern the cross-entropy and whether it is classified right (M, n)."""
         m, n = self.params.shape[0], self.x.shape[1]
         out = np.empty((m, int(self.widths[1:].sum()), n), np.float32)
         logits = np.empty((m, int(self.widths[-1]), n), np.float32)
-        forward(self.x, self.params, self.widths, self.act, self.seeds, float(self.noise_std),
-                np.uint64(purpose), out, logits)
+        loss, correct = np.empty((m, n), np.float32), np.empty((m, n), np.float32)
+        forward(self.x, self.y, self.params, self.widths, self.act, self.seeds,
+                float(self.noise_std), np.uint64(purpose), out, logits, loss, correct)
         bounds = np.concatenate([[0], np.cumsum(self.widths[1:])])
         layers = torch.from_numpy(out)
-        return torch.from_numpy(logits), [layers[:, a:b] for a, b in zip(bounds[:-1],
-                                                                           bounds[1:])]
+        return ([layers[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+                torch.from_numpy(logits), torch.from_numpy(loss), torch.from_numpy(correct))
 
     def _layers(self, flat: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(weights, biases) per layer as tensors shaped like the model's parameters."""

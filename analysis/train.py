@@ -257,21 +257,24 @@ def member_splits(n_samples: int, train_fraction: float, seeds: Sequence[int],
     return np.sort(order[:, :n_train], axis=1), np.sort(order[:, n_train:], axis=1)
 
 
-def _member_losses(logits: torch.Tensor, labels: torch.Tensor, index: torch.Tensor
+def pattern_losses(logits: torch.Tensor, labels: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean cross-entropy and accuracy of every member over its own index set.
+    """Cross-entropy and correctness (0/1) of every member on every pattern, (M, n).
 
-    ``logits`` has shape (M, n_classes, n_samples), ``index`` (M, k). Computed for all
-    patterns, then averaged over each member's own (on a CPU, torch's ``argmax`` and
-    cross-entropy over the middle dimension are ten times slower than this).
+    ``logits`` has shape (M, n_classes, n). The prediction is the first largest logit,
+    as ``argmax`` (whose CPU kernel over the middle dimension is ten times slower).
     """
-    if index.shape[1] == 0:
-        nan = torch.full((logits.shape[0],), float("nan"), device=logits.device)
-        return nan, nan
     y = labels.expand(logits.shape[0], -1)[:, None]
-    loss = -torch.log_softmax(logits, dim=1).gather(1, y)[:, 0]            # (M, n_samples)
-    correct = (logits.max(dim=1).indices == y[:, 0]).float()  # first maximum, as argmax
-    return loss.gather(1, index).mean(dim=1), correct.gather(1, index).mean(dim=1)
+    loss = -torch.log_softmax(logits, dim=1).gather(1, y)[:, 0]
+    correct = (logits.max(dim=1).indices == y[:, 0]).float()
+    return loss, correct
+
+
+def _member_means(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` (M, n) over every member's own index set ``index`` (M, k)."""
+    if index.shape[1] == 0:
+        return torch.full((values.shape[0],), float("nan"), device=values.device)
+    return values.gather(1, index).mean(dim=1)
 
 
 def train_ensemble(
@@ -366,12 +369,12 @@ def train_ensemble(
             if trainer is None:
                 logits, layers = model(x_all, return_layers=True,
                                        noise_generator=noise_generator(model.seeds, epoch + 1))
+                loss, correct = pattern_losses(logits, y_all)
             else:
-                logits, layers = trainer.forward(epoch + 1)
+                layers, logits, loss, correct = trainer.forward(epoch + 1)
             for j, idx in enumerate((tr, te)):
-                loss, acc = _member_losses(logits, y_all, idx)
-                stats[2 * j, :, i] = loss.cpu().numpy()
-                stats[2 * j + 1, :, i] = acc.cpu().numpy()
+                stats[2 * j, :, i] = _member_means(loss, idx).cpu().numpy()
+                stats[2 * j + 1, :, i] = _member_means(correct, idx).cpu().numpy()
         if on_record is not None:
             on_record(Snapshot(epoch=epoch, index=i, layers=layers))
 
