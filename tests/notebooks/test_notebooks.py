@@ -11,10 +11,13 @@ from analysis import cli
 NAMES = cli.notebook_names()
 
 
-def last_stdout(nb) -> str:
+def verdict_text(nb) -> str:
+    """The text of the verdict table displayed by the notebook's last code cell."""
     cell = [c for c in nb.cells if c.cell_type == "code"][-1]
-    return "".join(o.get("text", "") for o in cell.outputs
-                   if o.output_type == "stream" and o.get("name") == "stdout")
+    texts = [o.data["text/plain"] for o in cell.outputs
+             if o.output_type in ("display_data", "execute_result")
+             and "application/json" in o.get("data", {})]
+    return "".join(texts)
 
 
 def test_every_notebook_has_a_reference():
@@ -39,9 +42,9 @@ def test_smoke_execution_reproduces_reference_verdicts(name, tmp_path):
                       cli.parameters_for(source, "smoke"), progress=False)
     executed = nbformat.read(out, as_version=4)
     reference = nbformat.read(cli.REFERENCES / f"{name}.ipynb", as_version=4)
-    verdicts = last_stdout(executed)
+    verdicts = verdict_text(executed)
     assert "supported" in verdicts
-    assert verdicts == last_stdout(reference)
+    assert verdicts == verdict_text(reference)
 
 
 def figure_cells(nb) -> list:

@@ -6,7 +6,6 @@ import pytest
 
 from analysis import cache, cli
 from analysis.cache import Result, cached, result_key
-from analysis.claims import Claim, show_verdicts, verdict_table
 
 
 @dataclass(frozen=True)
@@ -190,25 +189,6 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         cache.save(make(), target)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_claim_verdict_uses_rounded_value():
-    c = Claim.test("Paper 2017, Fig. 1", "It rises.", "rise (bits)", 0.0996, ">=", 0.1)
-    assert c.value == 0.1 and c.passes and c.threshold == ">= 0.1"
-    assert not Claim.test("P", "s", "t", 0.094, ">=", 0.1).passes
-    assert not Claim.test("P", "s", "t", float("nan"), "<", 1.0).passes
-    with pytest.raises(ValueError, match="comparison"):
-        Claim.test("P", "s", "t", 1.0, "=", 1.0)
-
-
-def test_verdict_table_text(capsys):
-    claims = [Claim.test("A 2017", "up", "x", 1.234, ">", 1), Claim.test("B", "down", "y", -0.001, "<", 0)]
-    table = verdict_table(claims)
-    assert table["verdict"].tolist() == ["supported", "not supported"]
-    assert table["value"].tolist() == ["1.23", "0"]
-    show_verdicts(claims)
-    out = capsys.readouterr().out
-    assert "supported" in out and "A 2017" in out
 
 
 def test_cli_overrides_are_typed_by_the_declaration():

@@ -1,63 +1,52 @@
-"""The verdict ledger is read back exactly from the printed verdict tables."""
+"""The verdict ledger and the landing page's chapter list are read from the executed chapters."""
 import nbformat
 import pytest
 import yaml
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from analysis import cli
-from analysis.claims import Claim, show_verdicts, verdict_table
-from analysis.ledger import chapter_verdicts, ledger_markdown, parse_verdict_table
+from analysis.claims import Claim, show_verdicts
+from analysis.ledger import (END, START, chapter_claim, chapter_list, chapter_rows,
+                             ledger_markdown, write_ledger)
 
 CLAIMS = [
-    Claim.test("Paper A 2017, Fig. 3", "Layers compress.", "|fall| of I(X;T) (bits)", 0.83,
-               ">=", 0.05),
-    Claim.test("Paper B 2018, section 6", "A much longer statement, with commas, and a ratio.",
-               "share of layers", 0.4, ">=", 1.0),
-    Claim.test("Paper C", "Tiny.", "x", float("nan"), "<", 1e-9, digits=12),
-    Claim.test("Paper D", "A claim long enough to be cut by a display width:" + " words" * 25,
-               "statistic", 1.0, ">", 0.0),
+    Claim.test("Paper A 2017, Fig. 3", "Layers compress.", "fall of I(X;T) | share", 0.83,
+               ">=", 0.05, interval=(0.7, 0.9), over="bootstrap over 5 seeds"),
+    Claim.test("Paper B 2018, section 6", "A <much> longer statement.", "share of layers", 0.4,
+               ">=", 1.0),
+    Claim.test("Paper C", "Tiny.", "x", 0.5, "<", 1.0, untestable="ties at a grid cap"),
+    Claim.test("Paper D", "Straddles.", "y", 0.06, ">=", 0.05, interval=(0.01, 0.1), over="z"),
 ]
 
 
-def printed(capsys, claims) -> str:
-    show_verdicts(claims)
-    return capsys.readouterr().out
-
-
-def test_round_trip_of_the_printed_table(capsys):
-    parsed = parse_verdict_table(printed(capsys, CLAIMS))
-    assert parsed.to_dict("records") == verdict_table(CLAIMS).to_dict("records")
-    assert parsed["verdict"].tolist() == ["supported", "not supported", "not supported",
-                                          "supported"]
-    assert parsed["claim"].iloc[-1] == CLAIMS[-1].statement    # printed in full
-
-
-def test_text_that_is_no_verdict_table_is_refused():
-    with pytest.raises(ValueError, match="column 'claim' missing"):
-        parse_verdict_table("epoch  loss\n1  0.5\n")
-    with pytest.raises(ValueError, match="no verdict table"):
-        parse_verdict_table("\n\n")
-
-
-def executed(path, text):
-    nb = new_notebook(cells=[new_code_cell("show_verdicts(...)", outputs=[
-        new_output("stream", name="stdout", text=text)])])
+def executed(path, claims, claim_line="> The one-line claim."):
+    table = show_verdicts(claims)
+    out = new_output("display_data", data={"text/plain": repr(table),
+                                           "text/html": table._repr_html_(),
+                                           "application/json": table._repr_json_()})
+    nb = new_notebook(cells=[new_markdown_cell(f"# 1. A\n\n{claim_line}\n\n**Claim** ..."),
+                             new_code_cell("show_verdicts(...)", outputs=[out])])
     nbformat.write(nb, path)
     return path
 
 
-def test_chapter_verdicts_reads_the_last_cell(tmp_path, capsys):
-    path = executed(tmp_path / "01_x.ipynb", printed(capsys, CLAIMS[:1]))
-    assert chapter_verdicts(path)["value"].tolist() == ["0.83"]
+def test_rows_come_back_from_the_stored_json(tmp_path):
+    path = executed(tmp_path / "01_x.ipynb", CLAIMS)
+    rows = chapter_rows(path)
+    assert [r["verdict"] for r in rows] == ["supported", "not supported", "not testable",
+                                            "inconclusive"]
+    assert rows[0]["value_shown"] == "0.83 [0.70, 0.90]" and rows[2]["reason"]
+    assert chapter_claim(path) == "The one-line claim."
     nbformat.write(new_notebook(cells=[new_code_cell("show_verdicts(...)")]), path)
     with pytest.raises(ValueError, match="execute it first"):
-        chapter_verdicts(path)
+        chapter_rows(path)
 
 
-def test_ledger_page_links_chapters_counts_and_escapes(tmp_path, capsys):
+@pytest.fixture
+def book(tmp_path):
     (tmp_path / "book" / "chapters").mkdir(parents=True)
-    executed(tmp_path / "book" / "chapters" / "01_a.ipynb", printed(capsys, CLAIMS[:1]))
-    executed(tmp_path / "book" / "chapters" / "02_b.ipynb", printed(capsys, CLAIMS[1:3]))
+    executed(tmp_path / "book" / "chapters" / "01_a.ipynb", CLAIMS[:1])
+    executed(tmp_path / "book" / "chapters" / "02_b.ipynb", CLAIMS[1:])
     toc = {"format": "jb-book", "root": "book/intro", "parts": [
         {"caption": "Summary", "chapters": [{"file": "book/ledger"}]},
         {"caption": "Paper A", "chapters": [
@@ -65,15 +54,35 @@ def test_ledger_page_links_chapters_counts_and_escapes(tmp_path, capsys):
                 {"file": "book/chapters/01_a", "title": "1. A"},
                 {"file": "book/chapters/02_b", "title": "2. B"}]}]}]}
     (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
-    page = ledger_markdown(tmp_path)
-    assert "**1 of 3 claims supported.**" in page
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n\nText.\n")
+    return tmp_path
+
+
+def test_ledger_page_counts_the_four_verdicts_links_and_escapes(book):
+    page = ledger_markdown(book)
+    assert ("**4 claims: 1 supported, 1 not supported, 1 inconclusive, 1 not testable.**"
+            in page)
     assert "## Paper A" in page and "## Summary" not in page
-    assert "| [1](chapters/01_a.ipynb) | Layers compress." in page
-    assert r"\|fall\| of I(X;T) (bits)" in page
-    assert page.count("*not supported*") == 2
+    assert '<a href="chapters/01_a.html">1</a>' in page
+    assert "A &lt;much&gt; longer statement." in page and "fall of I(X;T) | share" in page
+    assert page.count('class="verdict verdict-') == 4
+    assert "ties at a grid cap" in page and "0.83 [0.70, 0.90]" in page
 
 
-def test_committed_ledger_is_what_the_executed_chapters_give():
+def test_the_landing_page_lists_every_chapter_with_its_claim_and_counts(book):
+    write_ledger(book)
+    intro = (book / "book" / "intro.md").read_text()
+    assert intro.startswith("# Intro\n\nText.") and START in intro and END in intro
+    assert "| [1. A](chapters/01_a.ipynb) | The one-line claim. | 1 ✓ |" in intro
+    assert "**4 claims tested: 1 supported" in intro
+    write_ledger(book)   # regenerating replaces the block, it does not add another
+    assert (book / "book" / "intro.md").read_text().count(START) == 1
+    assert chapter_list(book) in (book / "book" / "intro.md").read_text()
+
+
+def test_committed_ledger_and_landing_page_are_what_the_executed_chapters_give():
     committed = (cli.ROOT / "book" / "ledger.md").read_text()
     assert committed == ledger_markdown(cli.ROOT), \
         "book/ledger.md is stale: run python -m analysis ledger"
+    assert chapter_list(cli.ROOT) in (cli.ROOT / "book" / "intro.md").read_text(), \
+        "book/intro.md's chapter list is stale: run python -m analysis ledger"
