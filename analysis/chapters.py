@@ -763,6 +763,25 @@ def parameters_cell(notebook: str) -> str:
     return "\n".join(lines)
 
 
+INSTALL_MARK = "# Install the book's package where it is missing"
+
+
+def install_cell(repository: str = "") -> str:
+    """The first code cell of every notebook (hidden in the book): where the ``analysis``
+    package is missing — Colab, a downloaded notebook — install it from the repository
+    configured in ``_config.yml``."""
+    return (
+        f"{INSTALL_MARK} (Colab, a downloaded notebook).\n"
+        "import importlib.util, subprocess, sys\n\n"
+        f'REPOSITORY = "{repository}"  # _config.yml: repository.url\n'
+        'if importlib.util.find_spec("analysis") is None:\n'
+        "    if not REPOSITORY:\n"
+        '        raise ModuleNotFoundError("this notebook needs the ib-book package: clone the "\n'
+        '                                  "book\'s repository and pip install -e it")\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+        '                    f"ib-book @ git+{REPOSITORY}"], check=True)')
+
+
 def load_cell(notebook: str) -> str:
     """The source of the cell after the parameters cell: load, validate and show them."""
     return ("from analysis.chapters import load\n\n"

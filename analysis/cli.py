@@ -125,10 +125,52 @@ def execute_all(profile: str, folder: Path, jobs: int = 1, scheduler: str | None
     return execute_runs(runs, jobs=jobs, scheduler=scheduler, cwd=ROOT)
 
 
+LAUNCH = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com"}
+"""Where the launch buttons open a chapter, once a repository is configured."""
+
+
+def repository_url(source: Path = ROOT) -> str:
+    """The repository URL of ``_config.yml`` (empty when none is configured)."""
+    config = yaml.safe_load((source / "_config.yml").read_text()) or {}
+    return str((config.get("repository") or {}).get("url") or "").strip()
+
+
+def book_config(source: Path) -> Path | None:
+    """With a repository configured, a copy of ``_config.yml`` whose repository, issues
+    and launch (Binder, Colab) buttons are on; None without one (no buttons)."""
+    url = repository_url(source)
+    if not url:
+        return None
+    config = yaml.safe_load((source / "_config.yml").read_text())
+    config.setdefault("html", {}).update(use_repository_button=True, use_issues_button=True)
+    config.setdefault("launch_buttons", {}).update(LAUNCH)
+    path = source / "_build" / "_config.buttons.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def fill_install_cells(folder: Path, url: str) -> None:
+    """Write the repository URL into the install cell of every notebook in ``folder``."""
+    import nbformat
+
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cell = next((c for c in nb.cells if c.cell_type == "code"
+                     and c.source.startswith(chapters.INSTALL_MARK)), None)
+        if cell is not None and cell.source != chapters.install_cell(url):
+            cell.source = chapters.install_cell(url)
+            nbformat.write(nb, path)
+
+
 def build_book(source: Path = ROOT, strict: bool = True) -> Path:
     """Build the HTML book at ``source`` with jupyter-book into ``source/_build/html``."""
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
            "--builder", "html"]
+    config = book_config(source)
+    if config is not None:
+        fill_install_cells(source / "book" / "chapters", repository_url(source))
+        cmd += ["--config", str(config)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True, cwd=source)
@@ -187,32 +229,46 @@ def show_parameters(name: str, profile: str) -> None:
 
 
 def sync_parameters(write: bool) -> list[str]:
-    """Notebooks whose parameters cell or load cell differs from :mod:`analysis.chapters`.
+    """Notebooks whose generated cells differ from :mod:`analysis.chapters`.
 
-    With ``write`` the cells are rewritten (the parameters cell is tagged ``parameters``;
-    the load cell follows it).
+    The generated cells open every notebook's code: the install cell (hidden in the book),
+    the parameters cell (tagged ``parameters``) and the load cell. With ``write`` they
+    are rewritten in place (and inserted where missing).
     """
     import nbformat
 
     stale = []
+    url = repository_url()
     for name in notebook_names():
         path = NOTEBOOKS / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
         cells = nb.cells
         index = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
-        wanted = (chapters.parameters_cell(name), chapters.load_cell(name))
-        nxt = cells[index + 1] if index + 1 < len(cells) else None
-        has_load = nxt is not None and nxt.cell_type == "code" and "chapters import load" in nxt.source
-        if cells[index].source == wanted[0] and has_load and nxt.source == wanted[1]:
+        wanted = [(chapters.install_cell(url), ["remove-cell"]),
+                  (chapters.parameters_cell(name), ["parameters"]),
+                  (chapters.load_cell(name), ["hide-input"])]
+        marks = (chapters.INSTALL_MARK, None, "from analysis.chapters import load")
+        current = [cells[index - 1] if index > 0 else None, cells[index],
+                   cells[index + 1] if index + 1 < len(cells) else None]
+        ok = [cell is not None and cell.cell_type == "code" and cell.source == src
+              and cell.metadata.get("tags", []) == tags
+              for cell, (src, tags) in zip(current, wanted)]
+        if all(ok):
             continue
         stale.append(name)
-        if write:
-            cells[index].source = wanted[0]
-            if has_load:
-                nxt.source = wanted[1]
-            else:
-                cells.insert(index + 1, nbformat.v4.new_code_cell(wanted[1]))
-            nbformat.write(nb, path)
+        if not write:
+            continue
+        for slot, (cell, (src, tags), mark) in enumerate(zip(current, wanted, marks)):
+            ours = cell is not None and cell.cell_type == "code" and (
+                mark is None or cell.source.startswith(mark))
+            if not ours:
+                cell = nbformat.v4.new_code_cell(src)
+                at = index + (slot - 1 if slot else 0)
+                cells.insert(max(at, 0), cell)
+                index += slot == 0
+            cell.source = src
+            cell.metadata["tags"] = tags
+        nbformat.write(nb, path)
     return stale
 
 

@@ -62,11 +62,46 @@ def execute(run: Run, progress: bool = True, cwd: Path | None = None) -> Path:
     import papermill
 
     run.output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(run.notebook), str(run.output), parameters=run.parameters, kernel_name="python3",
-        progress_bar=progress, log_output=progress, cwd=str(cwd or run.notebook.parent.parent),
-        kernel_manager_class=_ipc_kernel_manager())
+    try:
+        papermill.execute_notebook(
+            str(run.notebook), str(run.output), parameters=run.parameters,
+            kernel_name="python3", progress_bar=progress, log_output=progress,
+            cwd=str(cwd or run.notebook.parent.parent),
+            kernel_manager_class=_ipc_kernel_manager())
+    finally:
+        if run.output.is_file():
+            clean_executed(run.output)
     return run.output
+
+
+HIDDEN_CELLS = ("parameters", "injected-parameters")
+"""Tags of the cells the book does not show (they stay in the notebook)."""
+
+
+def clean_executed(path: Path) -> None:
+    """Make an executed notebook fit to publish, in place.
+
+    The parameters cell and papermill's injected-parameters cell are tagged
+    ``remove-cell`` (the load cell after them shows the effective values); the stderr of
+    cells tagged ``remove-stderr`` — progress bars — is dropped, so no progress output
+    lands in the notebook a reader downloads; papermill's record of the input and output
+    paths is made relative, so no path of the machine that ran it is published.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if any(t in tags for t in HIDDEN_CELLS) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+        if cell.cell_type == "code" and "remove-stderr" in tags:
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.get("name") == "stderr")]
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = Path(meta[key]).name
+    nbformat.write(nb, path)
 
 
 def recorded_seconds(path: Path) -> float:
