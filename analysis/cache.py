@@ -54,7 +54,12 @@ class Result:
 
 PRESENTATION_MODULES = frozenset({"plots", "claims", "cli", "__main__", "ledger", "chapters",
                                   "execute"})
-"""Modules (relative names) that never touch a cached result; they are not hashed."""
+"""Modules and packages (relative names) that never touch a cached result; not hashed."""
+
+
+def _presents(module: str) -> bool:
+    """Whether ``module`` (package-relative) only presents results."""
+    return module.split(".")[0] in PRESENTATION_MODULES
 
 
 def module_file(module: str, root: Path = PACKAGE_ROOT) -> Path | None:
@@ -115,7 +120,7 @@ def dependencies(module: str, root: Path = PACKAGE_ROOT) -> list[str]:
         direct, parents = _imports(name, root)
         packages |= parents
         todo += sorted(direct - seen)
-    return sorted(m for m in seen | packages if m.split(".")[-1] not in PRESENTATION_MODULES)
+    return sorted(m for m in seen | packages if not _presents(m))
 
 
 def hashed_sources(module: str | None = None, root: Path = PACKAGE_ROOT) -> list[Path]:
@@ -125,7 +130,7 @@ def hashed_sources(module: str | None = None, root: Path = PACKAGE_ROOT) -> list
     """
     if module is None:
         return sorted(p for p in root.rglob("*.py")
-                      if p.stem not in PRESENTATION_MODULES or p.parent != root)
+                      if not _presents(".".join(p.relative_to(root).with_suffix("").parts)))
     return [module_file(m, root) for m in dependencies(module, root)]
 
 
