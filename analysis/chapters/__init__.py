@@ -36,7 +36,7 @@ from . import (activations, batch_vs_stochastic, depth, gradient_noise, gradient
                noisy_networks, noisy_neuron, orthonormality, saturation, training_size)
 from . import cells
 from .base import Chapter
-from .cells import DEFAULT_PROFILE, INSTALL_MARK, install_cell, load_cell
+from .cells import DEFAULT_PROFILE, INSTALL_MARK, install_cell, load_cell, shown
 
 __all__ = ["CHAPTERS", "Chapter", "load", "resolve", "profile_names", "profile_values",
            "parameter_names", "chapter_class", "injectable", "none_word", "summary",
