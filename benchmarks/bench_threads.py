@@ -31,6 +31,15 @@ from analysis.train import TrainConfig, member_splits, train_ensemble
 BUSY = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
 
+def runnable() -> str:
+    """Runnable tasks now / all tasks, from /proc/loadavg (Linux); '?' elsewhere."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[3]
+    except OSError:
+        return "?"
+
+
 def per_step(backend: str, data, seeds, tr, te, epochs: int) -> float:
     """Milliseconds per optimiser step of ``train_ensemble`` (record only at the end)."""
     model = EnsembleMLP(SZT_WIDTHS, "tanh", seeds)
@@ -44,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per torch timing")
-    parser.add_argument("--fast-epochs", type=int, default=40)
+    parser.add_argument("--fast-epochs", type=int, default=100)
     parser.add_argument("--busy-seconds", type=float, default=120.0,
                         help="upper bound on the busy process's life")
     args = parser.parse_args()
@@ -60,7 +69,8 @@ def main() -> None:
         (f"fast path, set_threads() ({chosen} thread)", "fast", chosen, chosen,
          args.fast_epochs),
     ]
-    print(f"{cores} cores; load average {os.getloadavg()[0]:.2f} before the idle timings")
+    print(f"{cores} cores; load average {os.getloadavg()[0]:.2f}, runnable tasks "
+          f"{runnable()} (this one included) before the idle timings")
     per_step("fast", data, seeds, tr, te, 1)                       # compile or load first
     idle = {}
     for label, backend, t_threads, n_threads, epochs in settings:
@@ -70,17 +80,18 @@ def main() -> None:
     busy_proc = subprocess.Popen([sys.executable, "-c", BUSY.format(seconds=args.busy_seconds)])
     try:
         time.sleep(0.5)
-        print(f"busy loop started (pid {busy_proc.pid}); load average "
-              f"{os.getloadavg()[0]:.2f}")
+        print(f"busy loop started (pid {busy_proc.pid}); runnable tasks {runnable()}")
         busy = {}
         for label, backend, t_threads, n_threads, epochs in settings:
             torch.set_num_threads(t_threads)
             numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-            busy[label] = per_step(backend, data, seeds, tr, te, epochs)
+            busy[label] = min(per_step(backend, data, seeds, tr, te, epochs)
+                              for _ in range(2))
+        print(f"runnable tasks {runnable()} at the end of the busy timings")
     finally:
         busy_proc.terminate()
         busy_proc.wait()
-    print(f"load average {os.getloadavg()[0]:.2f} at the end (1-minute mean, lags)")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (a 1-minute mean: it lags)")
     for label, *_ in settings:
         print(f"{label:45s} idle {idle[label]:8.2f} ms/step, beside a busy process "
               f"{busy[label]:8.2f} ms/step: {busy[label] / idle[label]:5.1f}x slower")
