@@ -257,3 +257,13 @@ def test_set_threads(monkeypatch):
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_tensors_draw_the_same_orders_and_noise():
+    seeds = [3, 9]
+    assert torch.equal(rng.member_orders(seeds, 3482, 4, device="cuda").cpu(),
+                       rng.member_orders(seeds, 3482, 4))
+    noise = rng.MemberNoise(seeds, rng.TRAIN_NOISE, 4, 1)
+    assert torch.allclose(noise.normal(2, (2, 5, 512), "cuda").cpu(),
+                          noise.normal(2, (2, 5, 512)), rtol=0, atol=1e-6)
