@@ -101,17 +101,6 @@ def balanced_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def parseval_step(weights: list[torch.Tensor], alpha: float) -> None:
-    """W <- (1 + alpha) W - alpha W W^T W for each stacked weight tensor (members, out, in).
-
-    One step of the retraction of Cisse et al. (2017, Eq. 4) towards matrices with
-    orthonormal rows (W W^T = I), in place.
-    """
-    with torch.no_grad():
-        for w in weights:
-            w.copy_((1.0 + alpha) * w - alpha * (w @ w.transpose(1, 2) @ w))
-
-
 def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:
     """Train the (noisy) ensemble and record I(X;T_l) and the clustering of every hidden layer.
 
@@ -214,12 +203,11 @@ def _compute(config: Config, data, progress: bool) -> Result:
                 arrays[key][:, snap.index, layer] = value
 
     train_idx, test_idx = member_splits(data.n_samples, config.train_fraction, seeds)
-    after = ((lambda: parseval_step(list(model.weights)[:-1], config.orthonormal))
-             if config.orthonormal > 0 else None)
     history = train_ensemble(
         model, data, train_idx, test_idx, config.train_config(),
         on_record=estimate_noisy if config.beta > 0 else estimate_deterministic,
-        record_epochs=epochs, progress=progress, desc=config.label, after_step=after)
+        record_epochs=epochs, progress=progress, desc=config.label,
+        parseval=config.orthonormal)
     seconds = time.perf_counter() - start
     tqdm.write(f"{config.label}: {config.epochs} epochs in {seconds:.0f} s; final test acc "
                f"{np.nanmean(history.test_acc[:, -1]):.3f}; I(X;T) of the last hidden layer "

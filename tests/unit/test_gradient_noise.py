@@ -156,7 +156,7 @@ def test_claims_read_the_first_layer_ratio():
     assert rows[4].value == 20
     late = _result([3.0, 2.0, 2.0, 0.3], [0, 1, 9, 12], steps=10)
     assert not gn.claims({}, fine=late)[0].passes  # 120 steps: longer than an epoch
-    assert rows[0].value == 1.0 and rows[2].value == pytest.approx(0.33)
+    assert rows[0].value == 1.0 and rows[2].value == pytest.approx(1 / 3)
     assert gn.snr(noisy).tolist() == [3.0, 0.5, 0.4, 0.3]
 
 

@@ -8,6 +8,7 @@ import torch
 
 from analysis.cache import Result
 from analysis.experiments import noisy_networks as nw
+from analysis.train import parseval_step
 
 SMALL = nw.Config(seeds=2, epochs=4, n_records=3, n_inputs=32, n_conditional=4, n_mc=40)
 
@@ -63,7 +64,7 @@ def test_balanced_subset():
 def test_parseval_step_converges_to_orthonormal_rows():
     w = [torch.randn(3, 4, 12, generator=torch.Generator().manual_seed(0)) * 0.3]
     for _ in range(3000):
-        nw.parseval_step(w, 0.01)
+        parseval_step(w, 0.01)
     assert torch.allclose(w[0] @ w[0].transpose(1, 2), torch.eye(4).expand(3, 4, 4), atol=1e-4)
 
 
