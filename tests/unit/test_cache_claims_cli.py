@@ -266,3 +266,26 @@ def test_a_non_default_book_never_touches_the_published_chapters(tmp_path, monke
 def test_cli_list(capsys):
     assert cli.main(["list"]) == 0
     assert "01_information_plane" in capsys.readouterr().out
+
+
+def test_buttons_and_install_cells_follow_the_configured_repository(tmp_path):
+    import nbformat
+    import yaml
+
+    from analysis import chapters
+    config = yaml.safe_load((cli.ROOT / "_config.yml").read_text())
+    assert config["repository"]["url"] == ""                # no URL is invented
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    assert cli.repository_url(tmp_path) == "" and cli.book_config(tmp_path) is None
+    config["repository"]["url"] = "https://github.com/someone/ib-book"
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    built = yaml.safe_load(cli.book_config(tmp_path).read_text())
+    assert built["html"]["use_repository_button"] and built["html"]["use_issues_button"]
+    assert built["launch_buttons"]["colab_url"] and built["launch_buttons"]["binderhub_url"]
+    folder = tmp_path / "chapters"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(chapters.install_cell(""))])
+    nbformat.write(nb, folder / "01_x.ipynb")
+    cli.fill_install_cells(folder, cli.repository_url(tmp_path))
+    source = nbformat.read(folder / "01_x.ipynb", as_version=4).cells[0].source
+    assert 'REPOSITORY = "https://github.com/someone/ib-book"' in source
