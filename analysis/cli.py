@@ -144,6 +144,12 @@ def book_config(source: Path) -> Path | None:
     config = yaml.safe_load((source / "_config.yml").read_text())
     config.setdefault("html", {}).update(use_repository_button=True, use_issues_button=True)
     config.setdefault("launch_buttons", {}).update(LAUNCH)
+    # this copy lives in _build/: paths that jupyter-book reads relative to the config file
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, folder in extensions.items():
+        extensions[name] = str((source / folder).resolve())
+    config["bibtex_bibfiles"] = [str((source / f).resolve())
+                                 for f in config.get("bibtex_bibfiles", [])]
     path = source / "_build" / "_config.buttons.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
