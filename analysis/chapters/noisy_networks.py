@@ -19,7 +19,7 @@ class Parameters(Chapter):
     activations: Annotated[list[Activation], Field(min_length=1)] = dataclasses.field(
         default_factory=lambda: ["tanh", "relu"])
     beta: Positive = 0.01
-    seeds: Count = 5
+    seeds: Count = 10
     epochs: Count = 4000
     n_records: Count = 60
     n_inputs: Annotated[int, Field(ge=4)] = 512

@@ -1,4 +1,5 @@
-"""Chapter 11: one noisy tanh neuron (exact and SP), the SP's Monte Carlo error and the"""
+"""Chapter 11: one noisy tanh neuron (exact and SP), the SP estimator's errors against n_MC
+and against the sample size, and the estimators on a random tanh layer."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,8 @@ from .base import Chapter
 
 @config
 class Parameters(Chapter):
-    """Chapter 11: one noisy tanh neuron (exact and SP), the SP's Monte Carlo error and the
-    estimators on a random tanh layer."""
+    """Chapter 11: one noisy tanh neuron (exact and SP), the SP estimator's errors against
+    n_MC and against the sample size, and the estimators on a random tanh layer."""
 
     NOTEBOOK: ClassVar[str] = "11_noisy_neuron"
     betas: Annotated[list[Positive], Field(min_length=1)] = dataclasses.field(
@@ -27,7 +28,13 @@ class Parameters(Chapter):
     mc_beta: Positive = 0.1
     n_mcs: Annotated[list[Count], Field(min_length=2)] = dataclasses.field(
         default_factory=lambda: [1, 4, 16, 64, 256])
-    mc_repeats: AtLeastTwo = 40
+    mc_repeats: AtLeastTwo = 400
+    sample_sizes: Annotated[list[AtLeastTwo], Field(min_length=2)] = dataclasses.field(
+        default_factory=lambda: [16, 64, 256, 1024])
+    size_dims: Annotated[list[Count], Field(min_length=1)] = dataclasses.field(
+        default_factory=lambda: [1, 3])
+    size_repeats: AtLeastTwo = 30
+    size_n_mc: Count = 10
     layer_inputs: Annotated[int, Field(ge=8)] = 512
     layer_width: Count = 3
     comparison_betas: AtLeastTwo = 10

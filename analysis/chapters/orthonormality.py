@@ -18,7 +18,7 @@ class Parameters(Chapter):
     NOTEBOOK: ClassVar[str] = "13_orthonormality"
     activation: Activation = "tanh"
     beta: Positive = 0.01
-    seeds: Count = 5
+    seeds: Count = 10
     epochs: Count = 4000
     n_records: Count = 60
     n_inputs: Annotated[int, Field(ge=4)] = 512

@@ -89,34 +89,130 @@ def test_correlations_over_all_records_and_from_the_peak():
     assert np.isnan(nw.correlations(x[:, :3], y[:, :3], from_peak=True)).all()
 
 
-def fake(i_xt, silhouette, clusters, acc, h_bin=None, orthonormal=0.0):
-    i_xt = np.asarray(i_xt, dtype=float)[None, :, None]
-    arrays = {"i_xt": i_xt, "silhouette": np.asarray(silhouette, float)[None, :, None],
-              "log2_clusters": np.asarray(clusters, float)[None, :, None],
-              "test_acc": np.full((1, i_xt.shape[1]), acc),
-              "h_bin": i_xt if h_bin is None else np.asarray(h_bin, float)[None, :, None]}
-    return Result("noisy_networks", {"beta": 0.01, "cluster_scale": 3.0,
-                                     "orthonormal": orthonormal}, arrays)
+def fake(i_xt, silhouette, clusters, acc, orthonormal=0.0, reps=None, n_inputs=8,
+         beta=0.01, activation="tanh", members=1):
+    """A Result with hand-made curves: every member gets the same curve (shape (records,)
+    or (records, layers)) unless a (members, records, layers) array is given."""
+    def arr(v):
+        v = np.asarray(v, dtype=float)
+        v = v[:, None] if v.ndim == 1 else v
+        return np.broadcast_to(v, (members, *v.shape)).copy() if v.ndim == 2 else v
+    i_xt = arr(i_xt)
+    layers = i_xt.shape[2]
+    rng = np.random.default_rng(0)
+    reps = reps or {f"rep_{k + 1}": rng.normal(size=(members, n_inputs, 3))
+                    for k in range(layers)}
+    arrays = {"i_xt": i_xt, "silhouette": arr(silhouette), "log2_clusters": arr(clusters),
+              "test_acc": np.full((members, i_xt.shape[1]), acc), "h_bin": i_xt,
+              "subset": np.arange(n_inputs), **reps}
+    return Result("noisy_networks", {"beta": beta, "cluster_scale": 3.0,
+                                     "orthonormal": orthonormal, "widths": [12, 3, 2],
+                                     "activation": activation, "binning": "auto",
+                                     "n_bins": 30}, arrays)
+
+
+RISE_FALL = [1, 2, 2.5, 2.4, 2.0, 1.5]          # 8 inputs: cap 3 bits, start far below
 
 
 def test_clustering_claims_pass_and_fail():
-    rise_fall = [1, 3, 5, 4, 3, 2]
-    good = fake(rise_fall, [0, 0, 0, 0.2, 0.4, 0.6], rise_fall, 0.9)
-    det = fake(rise_fall, [0] * 6, rise_fall, 0.91)
+    good = fake(RISE_FALL, [0, 0, 0, 0.2, 0.4, 0.6], RISE_FALL, 0.9, members=3)
+    det = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.91, beta=0.0, members=3,
+               reps={"rep_1": good["rep_1"] * 2.0 + 1.0})     # same representation, rescaled
     rows = nw.clustering_claims({"tanh": good}, {"tanh": det})
-    assert [r.passes for r in rows] == [True] * len(rows)
-    unrelated = fake(rise_fall, [0, 0, 0, 0.6, 0.4, 0.2], [6, 5, 4, 3, 2, 1], 0.7)
-    wrong_bins = fake(rise_fall, [0] * 6, rise_fall, 0.91, h_bin=np.array(rise_fall) + 0.5)
-    rows = nw.clustering_claims({"tanh": unrelated}, {"tanh": wrong_bins})
-    assert [r.passes for r in rows] == [False, False, False, False, True]
+    assert [r.verdict for r in rows] == ["supported"] * 6
+    assert rows[0].value == pytest.approx(1 - 1.5 / 2.5)
+    assert rows[4].value == pytest.approx(1.0)                   # CKA of a rescaled copy
+    unrelated = fake(RISE_FALL, [0, 0, 0, 0.6, 0.4, 0.2], -np.array(RISE_FALL), 0.7,
+                     members=3, reps={"rep_1": np.random.default_rng(5).normal(size=(3, 8, 3))})
+    rows = nw.clustering_claims({"tanh": unrelated}, {"tanh": det})
+    assert [r.verdict for r in rows[1:4]] == ["not supported"] * 3
+    assert rows[4].value < 0.9       # independent random representations
+
+
+def test_a_layer_that_starts_at_the_cap_is_not_testable_for_compression():
+    # 8 inputs: cap log2 8 = 3 bits. Layer 1 starts at the cap and falls by a third;
+    # layer 2 peaks at the start; neither can be tested, so the row is not testable
+    curves = np.stack([[3.0, 3.0, 2.5, 2.0], [2.0, 1.8, 1.5, 1.0]], axis=1)
+    r = fake(curves, np.zeros((4, 2)), curves, 0.9, members=2)
+    fall, ok = nw.falls(r["i_xt"], nw.cap(r))
+    assert nw.cap(r) == 3.0
+    assert fall == pytest.approx([1 / 3, 0.5]) and not ok.any()
+    assert np.isnan(nw.largest_fall(r["i_xt"], 3.0))
+    row = nw.compression_claim(r, "tanh", "source")
+    assert row.verdict == "not testable"
+    # just below the cap's 1% tolerance, the same layer is testable
+    curves[0, 0] = 2.9
+    curves[1, 0] = 2.95
+    r = fake(curves, np.zeros((4, 2)), curves, 0.9, members=2)
+    assert nw.falls(r["i_xt"], 3.0)[1].tolist() == [True, False]
+    assert nw.largest_fall(r["i_xt"], 3.0) == pytest.approx(1 - 2.0 / 2.95)
+    assert [row["why"] for row in nw.layer_summary(r)] == ["", "peak at start"]
+
+
+def test_cap_is_log2_of_the_inputs():
+    assert nw.cap(fake(RISE_FALL, [0] * 6, RISE_FALL, 0.9, n_inputs=512)) == 9.0
+    det = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.9, beta=0.0)
+    assert det.config["widths"][0] == 12 and nw.cap(det) == 12.0
 
 
 def test_constraint_claims_pass_and_fail():
-    free = fake([1, 5, 2], [0, 0.3, 0.6], [1, 2, 3], 0.9)
-    limited = fake([1, 5, 4], [0, 0.1, 0.2], [1, 2, 3], 0.88, orthonormal=0.001)
-    assert all(r.passes for r in nw.constraint_claims(free, limited))
-    worse = fake([1, 5, 1], [0, 0.5, 0.9], [1, 2, 3], 0.5, orthonormal=0.001)
-    assert not any(r.passes for r in nw.constraint_claims(free, worse))
+    free = fake([1, 2.5, 1.5], [0, 0.3, 0.6], [1, 2, 3], 0.9, members=3)
+    limited = fake([1, 2.5, 2.45], [0, 0.1, 0.2], [1, 2, 3], 0.88, orthonormal=0.001,
+                   members=3)
+    rows = nw.constraint_claims(free, limited)
+    assert [r.verdict for r in rows] == ["supported"] * 4
+    assert rows[1].value == pytest.approx(0.02 - 0.4)
+    worse = fake([1, 2.5, 1.0], [0, 0.5, 0.9], [1, 2, 3], 0.5, orthonormal=0.001, members=3)
+    assert [r.verdict for r in nw.constraint_claims(free, worse)] == ["not supported"] * 4
+
+
+def test_linear_cka_by_hand():
+    a = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    rot = np.array([[0.6, -0.8], [0.8, 0.6]])
+    assert nw.linear_cka(a, 3.0 * a @ rot + 5.0) == pytest.approx(1.0)
+    # A = the four points above (centred, A^T A = 2 I); B = their first coordinate only:
+    # |A^T B|² = 4, |A^T A| = sqrt(8), |B^T B| = 2 -> CKA = 4 / (2 sqrt(8)) = 1 / sqrt(2)
+    assert nw.linear_cka(a, a[:, :1]) == pytest.approx(1 / math.sqrt(2))
+    assert np.isnan(nw.linear_cka(a, np.ones((4, 2))))
+    batch = nw.linear_cka(np.stack([a, a]), np.stack([a, a[:, ::-1] * [1, 0]]))
+    assert batch == pytest.approx([1.0, 1 / math.sqrt(2)])
+
+
+def test_twin_and_seed_cka():
+    rng = np.random.default_rng(1)
+    reps = {"rep_1": rng.normal(size=(3, 8, 4))}
+    r = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.9, members=3, reps=reps)
+    assert nw.twin_cka(r, r) == pytest.approx(np.ones((3, 1)))
+    same = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.9, members=3,
+                reps={"rep_1": np.repeat(reps["rep_1"][:1], 3, axis=0)})
+    assert nw.seed_cka(same) == pytest.approx([1.0])
+    assert nw.seed_cka(r)[0] < 0.9
+    other = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.9, members=3, reps=reps, n_inputs=8)
+    other.arrays["subset"] = np.arange(1, 9)
+    with pytest.raises(ValueError, match="subset"):
+        nw.twin_cka(r, other)
+
+
+def test_spearman_with_ties_by_hand():
+    assert nw.average_ranks(np.array([3.0, 1, 3, 2])).tolist() == [3.5, 1.0, 3.5, 2.0]
+    # ranks (1, 2, 3, 4) against (1.5, 1.5, 3, 4): Pearson of the ranks
+    a, b = np.array([1.0, 2, 3, 4]), np.array([5.0, 5, 6, 7])
+    ra, rb = np.array([1, 2, 3, 4]) - 2.5, np.array([1.5, 1.5, 3, 4]) - 2.5
+    assert nw.spearman(a, b) == pytest.approx(ra @ rb / math.sqrt((ra @ ra) * (rb @ rb)))
+    assert nw.spearman(a, -a) == pytest.approx(-1.0)
+
+
+def test_unbounded_activations_refuse_fixed_bins_and_get_range_bins(deterministic):
+    with pytest.raises(ValueError, match="binning"):
+        nw.Config(activation="relu", beta=0.0, binning="fixed")
+    assert nw.Config(activation="relu", beta=0.0).bins == "range"
+    assert nw.Config(activation="tanh", beta=0.0).bins == "fixed"
+    relu = nw.run(replace(SMALL, beta=0.0, activation="relu"), progress=False,
+                  use_cache=False)
+    assert "not bounded" in relu.meta["binning"]
+    assert np.abs(relu["i_xt"] - relu["h_bin"]).max() < 1e-9
+    assert relu["rep_5"].shape == (2, 32, 3)
+    assert deterministic.meta["binning"].startswith("30 fixed edges")
 
 
 def test_median_of_finite_values_without_warnings():
