@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from analysis import cli
+from analysis.execute import Run
 
 NAMES = cli.notebook_names()
 
@@ -37,8 +38,8 @@ def test_source_notebook_has_parameters_and_no_outputs(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_smoke_execution_reproduces_reference_verdicts(name, tmp_path):
     source = cli.NOTEBOOKS / f"{name}.ipynb"
-    out = cli.execute(source, tmp_path / f"{name}.ipynb",
-                      cli.parameters_for(source, "smoke"), progress=False)
+    run = Run(source, tmp_path / f"{name}.ipynb", cli.parameters_for(source, "smoke"))
+    out = cli.execute(run, progress=False, cwd=cli.ROOT)
     executed = nbformat.read(out, as_version=4)
     reference = nbformat.read(cli.REFERENCES / f"{name}.ipynb", as_version=4)
     verdicts = verdict_text(executed)
