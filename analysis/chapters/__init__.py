@@ -174,7 +174,7 @@ def summary(chapter: Chapter, profile: str, explicit: Mapping[str, Any] = ()) ->
     items = [f"{k} = {shown(v)}{' *' if k in explicit else ''}" for k, v in values.items()]
     lines, line = [], ""
     for item in items:
-        if line and len(line) + len(item) + 2 > 88:
+        if line and len(line) + len(item) + 3 > 88:
             lines.append(line + ",")
             line = ""
         line = f"{line}, {item}" if line else item
