@@ -1,4 +1,4 @@
-"""Chapter 1: ``train_fractions`` are further training sizes beside ``train_fraction``;"""
+"""Chapter 1: ``train_fractions`` are further training sizes beside ``train_fraction``."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,12 +12,15 @@ from .base import (Epochs, Network)
 @config
 class Parameters(Network):
     """Chapter 1: ``train_fractions`` are further training sizes beside ``train_fraction``;
-    ``snapshot_epochs`` the epochs of the snapshot panels (``"auto"``: start, 1/20, end)."""
+    ``snapshot_epochs`` the epochs of the snapshot panels (``"auto"``: start, 1/20, end);
+    ``binning`` how layers are binned (``information_plane.Config``: ``"fixed"`` edges on
+    [-1, 1], refused for activations not bounded there; ``"range"``; ``"auto"``)."""
 
     NOTEBOOK: ClassVar[str] = "01_information_plane"
     train_fractions: list[Fraction] = dataclasses.field(default_factory=lambda: [0.05, 0.45])
     snapshot_epochs: Epochs | Literal["auto"] = "auto"
-    animation_frames: AtLeastTwo = 40
+    animation_frames: AtLeastTwo = 24
+    binning: Literal["auto", "fixed", "range"] = "auto"
 
     def __post_init__(self) -> None:
         if self.snapshot_epochs != "auto" and max(self.snapshot_epochs) > self.epochs:
