@@ -19,6 +19,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 EPOCH_CMAP = "viridis"
 COLUMN_WIDTH = 7.2
@@ -81,8 +82,10 @@ def legend_below(fig: Figure, axes: Sequence[Axes], ncol: int | None = None,
 def epoch_axis(ax: Axes, epochs: np.ndarray | None = None) -> None:
     """A symlog epoch axis: logarithmic beyond epoch 1, linear below, so epoch 0 shows
     where it is (never moved to epoch 1)."""
-    ax.set_xscale("symlog", linthresh=1.0, linscale=0.25)
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.5)
     ax.set_xlim(left=0, right=None if epochs is None else max(1, float(np.max(epochs))) * 1.1)
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _: f"{x:g}" if x < 1e4 else f"$10^{{{np.log10(x):.0f}}}$"))
     ax.set_xlabel("epoch")
 
 
@@ -114,8 +117,8 @@ def information_plane(ax: Axes, i_xt: np.ndarray, i_ty: np.ndarray, epochs: np.n
         ax.plot(mx[:, layer], my[:, layer], color="0.75", lw=0.8, zorder=1)
         sc = ax.scatter(mx[:, layer], my[:, layer], c=colour_epochs, cmap=EPOCH_CMAP,
                         norm=norm, s=9, zorder=2, linewidths=0)
-    ax.set_xlabel("I(X;T) [bits]")
-    ax.set_ylabel("I(T;Y) [bits]")
+    ax.set_xlabel("$I(X;T)$ [bits]")
+    ax.set_ylabel("$I(T;Y)$ [bits]")
     if title:
         ax.set_title(title)
     if colorbar and sc is not None:
@@ -127,6 +130,7 @@ def snapshots(axes: Sequence[Axes], i_xt: np.ndarray, i_ty: np.ndarray, epochs: 
     """Every member's layers in the plane at chosen epochs (Shwartz-Ziv & Tishby, Fig. 2).
 
     Each panel shows the recorded epoch nearest to the requested one; returns those epochs.
+    The layers are labelled for one legend under the panels (:func:`legend_below`).
     """
     colors = layer_colors(i_xt.shape[2])
     shown = []
@@ -137,9 +141,8 @@ def snapshots(axes: Sequence[Axes], i_xt: np.ndarray, i_ty: np.ndarray, epochs: 
             ax.scatter(i_xt[:, k, layer], i_ty[:, k, layer], s=14, color=colors[layer],
                        alpha=0.6, linewidths=0, label=f"layer {layer + 1}")
         ax.set_title(f"epoch {epochs[k]}")
-        ax.set_xlabel("I(X;T) [bits]")
-    axes[0].set_ylabel("I(T;Y) [bits]")
-    axes[-1].legend(loc="lower right", fontsize="small", frameon=True)
+        ax.set_xlabel("$I(X;T)$ [bits]")
+    axes[0].set_ylabel("$I(T;Y)$ [bits]")
     return shown
 
 
@@ -166,63 +169,192 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 def gradient_phases(axes: Sequence[Axes], epochs: np.ndarray, mean: np.ndarray,
                     std: np.ndarray, transitions: np.ndarray | None = None,
                     onsets: np.ndarray | None = None) -> None:
-    """Per layer, the norms of the gradients' mean and std on log-log axes (SZT Fig. 4).
+    """Per layer, the norms of the gradients' mean and std against epoch (SZT Fig. 4).
 
-    Vertical lines mark the drift-to-diffusion transition (grey) and the start of
-    compression (red, dotted) where they exist.
+    One panel per layer (log axes); vertical lines mark the drift-to-diffusion transition
+    (grey) and the start of compression (red, dotted) where they exist. Labelled for one
+    legend under the panels (:func:`legend_below`).
     """
     keep = epochs > 0
     for layer, ax in enumerate(axes):
-        ax.loglog(epochs[keep], mean[keep, layer], label="mean")
-        ax.loglog(epochs[keep], std[keep, layer], "--", label="std")
+        ax.plot(epochs[keep], mean[keep, layer], color="C0", label="|mean|")
+        ax.plot(epochs[keep], std[keep, layer], "--", color="C1", label="|std|")
         if transitions is not None and np.isfinite(transitions[layer]):
             ax.axvline(transitions[layer], color="0.4", lw=1, label="transition")
         if onsets is not None and np.isfinite(onsets[layer]):
-            ax.axvline(onsets[layer], color="tab:red", ls=":", lw=1.5, label="compression")
+            ax.axvline(onsets[layer], color="tab:red", ls=":", lw=1.5,
+                       label="compression starts")
+        ax.set_yscale("log")
+        epoch_axis(ax, epochs)
         ax.set_title(f"layer {layer + 1}")
-        ax.set_xlabel("epoch")
-    axes[0].set_ylabel("gradient norm")
-    axes[0].legend(fontsize="small")
+        spec = ax.get_subplotspec()
+        if spec is None or spec.is_first_col():
+            ax.set_ylabel("gradient norm")
+        if spec is not None and not spec.is_last_row() and layer + MAX_COLUMNS < len(axes):
+            ax.set_xlabel("")
+
+
+def gradient_snr(ax: Axes, epochs: np.ndarray, snr: np.ndarray,
+                 transitions: np.ndarray | None = None, labels: Sequence[str] | None = None,
+                 colors: Sequence | None = None) -> None:
+    """Smoothed gradient SNR of every layer against epoch, with the drift/diffusion line.
+
+    ``snr`` has shape (epochs, layers) for the recorded ``epochs`` after 0; circles mark
+    each layer's transition (the SNR stays below 1 from there on).
+    """
+    colors = layer_colors(snr.shape[1]) if colors is None else colors
+    for layer in range(snr.shape[1]):
+        label = labels[layer] if labels is not None else f"layer {layer + 1}"
+        ax.plot(epochs, snr[:, layer], color=colors[layer], lw=1.4, label=label)
+        if transitions is not None and np.isfinite(transitions[layer]):
+            k = int(np.searchsorted(epochs, transitions[layer]))
+            ax.plot(epochs[k], snr[k, layer], "o", color=colors[layer], mec="k", mew=0.6,
+                    ms=5, zorder=3)
+    ax.axhline(1.0, color="0.2", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    epoch_axis(ax, epochs)
+    ax.set_ylabel("smoothed SNR")
+
+
+def idnns_gradients(ax: Axes, epochs: np.ndarray, cum_mean: np.ndarray,
+                    root_std: np.ndarray) -> None:
+    """The authors' code's gradient plot (``plot_gradients.py``): for each layer l, the sum
+    of the mean-gradient norms of layers 1..l (solid) and the square root of the sum of
+    their std norms (dotted), coloured by layer."""
+    keep = epochs > 0
+    colors = layer_colors(cum_mean.shape[1])
+    for layer in range(cum_mean.shape[1]):
+        ax.plot(epochs[keep], cum_mean[keep, layer], color=colors[layer],
+                label=f"layers 1–{layer + 1}" if layer else "layer 1")
+        ax.plot(epochs[keep], root_std[keep, layer], ":", color=colors[layer], lw=2)
+    ax.set_yscale("log")
+    epoch_axis(ax, epochs)
+    ax.set_ylabel("cumulative norm")
 
 
 def animate_information_plane(i_xt: np.ndarray, i_ty: np.ndarray, epochs: np.ndarray,
-                              max_frames: int = 60, title: str = "") -> str:
+                              max_frames: int = 30, title: str = "", height: float = 3.0,
+                              quality: int = 70) -> str:
     """The information plane over epochs as a self-contained JavaScript animation.
 
-    Every frame shows all members' layers (small points) and the seed-averaged layers
-    (large points joined in layer order). Returns HTML that plays in a browser without
-    any extra software (matplotlib's ``to_jshtml``); display it with
+    Every frame shows all members' layers (small points) and the member-averaged layers
+    (large points joined in layer order), with a legend of the layers beside the panel and
+    the epoch in the title. Frames are JPEG images of the column's width at 100 px per
+    inch, so fonts match the static figures, and ``max_frames`` at most (spread evenly over
+    the recorded epochs, which are log-spaced): about 25 kB a frame. Returns HTML that plays
+    in a browser without any extra software (matplotlib's ``HTMLWriter``); display it with
     ``IPython.display.HTML``. matplotlib links the icons of the player's buttons from a
     CDN; that link is removed so the page reads offline (the book's theme ships Font
     Awesome, which draws the same icons).
     """
-    from matplotlib.animation import FuncAnimation
+    import tempfile
+
+    from matplotlib.animation import FuncAnimation, HTMLWriter
 
     frames = np.unique(np.linspace(0, len(epochs) - 1, min(max_frames, len(epochs))).astype(int))
     colors = layer_colors(i_xt.shape[2])
-    fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=70)
-    members = [ax.scatter([], [], s=8, color=c, alpha=0.35, linewidths=0) for c in colors]
-    line, = ax.plot([], [], color="0.3", lw=1)
-    means = ax.scatter(i_xt[:, 0].mean(0), i_ty[:, 0].mean(0), s=60, c=colors,
-                       edgecolors="k", zorder=3)
-    ax.set_xlim(-0.3, max(12.5, float(np.nanmax(i_xt)) + 0.3))
-    ax.set_ylim(-0.03, float(np.nanmax(i_ty)) * 1.05 + 0.02)
-    ax.set_xlabel("I(X;T) [bits]")
-    ax.set_ylabel("I(T;Y) [bits]")
-    label = ax.text(0.02, 0.95, "", transform=ax.transAxes, va="top")
-    if title:
-        ax.set_title(title)
+    with plt.rc_context({"savefig.bbox": "standard", "animation.frame_format": "jpeg"}):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, height), dpi=100)
+        members = [ax.scatter([], [], s=8, color=c, alpha=0.35, linewidths=0) for c in colors]
+        line, = ax.plot([], [], color="0.3", lw=1)
+        means = ax.scatter(i_xt[:, 0].mean(0), i_ty[:, 0].mean(0), s=50, c=colors,
+                           edgecolors="k", linewidths=0.6, zorder=3)
+        ax.set_xlim(-0.3, max(12.5, float(np.nanmax(i_xt)) + 0.3))
+        ax.set_ylim(-0.03, float(np.nanmax(i_ty)) * 1.05 + 0.02)
+        ax.set_xlabel("$I(X;T)$ [bits]")
+        ax.set_ylabel("$I(T;Y)$ [bits]")
+        handles = [plt.Line2D([], [], ls="", marker="o", color=c, markeredgecolor="k",
+                              markeredgewidth=0.6, label=f"layer {k + 1}")
+                   for k, c in enumerate(colors)]
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5),
+                  frameon=False)
+        head = ax.set_title("")
+        fig.subplots_adjust(left=0.09, right=0.83, bottom=0.17, top=0.88)
+        prefix = f"{title}, " if title else ""
 
-    def draw(k: int):
-        for layer, sc in enumerate(members):
-            sc.set_offsets(np.c_[i_xt[:, k, layer], i_ty[:, k, layer]])
-        mx, my = i_xt[:, k].mean(0), i_ty[:, k].mean(0)
-        line.set_data(mx, my)
-        means.set_offsets(np.c_[mx, my])
-        label.set_text(f"epoch {epochs[k]}")
-        return (*members, line, means, label)
+        def draw(k: int):
+            for layer, sc in enumerate(members):
+                sc.set_offsets(np.c_[i_xt[:, k, layer], i_ty[:, k, layer]])
+            mx, my = i_xt[:, k].mean(0), i_ty[:, k].mean(0)
+            line.set_data(mx, my)
+            means.set_offsets(np.c_[mx, my])
+            head.set_text(f"{prefix}epoch {epochs[k]}")
+            return (*members, line, means, head)
 
-    anim = FuncAnimation(fig, draw, frames=frames, interval=120, blit=False)
-    html = anim.to_jshtml(default_mode="once")
-    plt.close(fig)
+        anim = FuncAnimation(fig, draw, frames=frames, interval=150, blit=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "animation.html"
+            anim.save(str(path), writer=HTMLWriter(fps=1000 / 150, embed_frames=True,
+                                                   default_mode="once"),
+                      dpi=100, savefig_kwargs={"pil_kwargs": {"quality": quality}})
+            html = path.read_text()
+        plt.close(fig)
     return re.sub(r'<link[^>]*href="https?://[^"]*font-awesome[^"]*"[^>]*>\s*', "", html)
+
+
+def layer_falls(ax: Axes, falls: dict[str, tuple[np.ndarray, ...]], layer_names: Sequence[str],
+                threshold: float = 0.05) -> None:
+    """The compression criterion of every layer with its 95% interval, one marker per run.
+
+    ``falls`` maps a label to ``(fall, low, high, at_start)``, arrays over the layers (as
+    :func:`analysis.experiments.mnist_networks.layer_falls` returns them); layers whose
+    I(X;T) peaks at the start (not testable for compression) are drawn hollow. The dashed
+    line is the threshold.
+    """
+    width = 0.8 / max(len(falls), 1)
+    for k, (label, (fall, low, high, at_start)) in enumerate(falls.items()):
+        x = np.arange(len(fall)) + (k - (len(falls) - 1) / 2) * width
+        color = f"C{k}"
+        ax.errorbar(x, fall, yerr=[np.maximum(fall - low, 0), np.maximum(high - fall, 0)],
+                    fmt="none", ecolor=color, elinewidth=1, capsize=2)
+        ax.scatter(x[~at_start], fall[~at_start], color=color, s=18, zorder=3, label=label)
+        ax.scatter(x[at_start], fall[at_start], facecolors="none", edgecolors=color, s=18,
+                   zorder=3)
+    ax.axhline(threshold, color="grey", ls="--", lw=0.8)
+    ax.set_xticks(np.arange(len(layer_names)), layer_names)
+    ax.set_ylabel("fall of I(X;T) after its peak")
+
+
+def layer_curves(ax: Axes, epochs: np.ndarray, values: np.ndarray,
+                 peaks: np.ndarray | None = None, marked: np.ndarray | None = None,
+                 ylabel: str = "$I(X;T)$ [bits]") -> None:
+    """Member mean (line) and one standard deviation over members (band) of a per-layer
+    quantity against epoch, one colour per layer; circles at ``peaks`` (record indices),
+    filled where ``marked`` (e.g. the layers that compress), hollow elsewhere.
+
+    ``values`` has shape (members, epochs, layers).
+    """
+    colors = layer_colors(values.shape[2])
+    mean, sd = values.mean(axis=0), values.std(axis=0)
+    for layer, color in enumerate(colors):
+        ax.plot(epochs, mean[:, layer], color=color, lw=1.4, label=f"layer {layer + 1}")
+        ax.fill_between(epochs, mean[:, layer] - sd[:, layer], mean[:, layer] + sd[:, layer],
+                        color=color, alpha=0.15, lw=0)
+        if peaks is not None:
+            k = int(peaks[layer])
+            filled = marked is None or bool(marked[layer])
+            ax.plot(epochs[k], mean[k, layer], "o", ms=6, mec=color, mew=1.5, zorder=3,
+                    color=color if filled else "white")
+    epoch_axis(ax, epochs)
+    ax.set_ylabel(ylabel)
+
+
+def plain_log_axis(ax: Axes, axis: str = "y") -> None:
+    """Label a logarithmic axis with plain numbers (0.5, 1, 2, 5, 10) instead of powers."""
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(v: float, _pos: int) -> str:
+        return f"{v:g}" if v > 0 and round(v / 10 ** np.floor(np.log10(v))) in (2, 5) else ""
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(minor))
+
+
+def epoch_colorbar(fig: Figure, axes: Sequence[Axes], epochs: np.ndarray) -> None:
+    """One colour bar of the epoch scale of :func:`information_plane` for several panels
+    (draw the panels with ``colorbar=False``)."""
+    from matplotlib.cm import ScalarMappable
+
+    fig.colorbar(ScalarMappable(norm=_epoch_norm(np.asarray(epochs)), cmap=EPOCH_CMAP),
+                 ax=list(axes), label="epoch", fraction=0.03, pad=0.02)

@@ -131,8 +131,8 @@ class Estimators(Training):
     tanh_edges: AtLeastTwo = 1451
     kde_variances: Annotated[list[Positive], Field(min_length=1)] = dataclasses.field(
         default_factory=lambda: [0.1, 0.001])
-    kde_members: Annotated[int, Field(ge=0)] = 2
-    kde_records: AtLeastTwo = 15
+    kde_members: Annotated[int, Field(ge=0)] = 10
+    kde_records: AtLeastTwo = 10
 
     def estimators(self, network: ip.Config | None = None, **changes: Any) -> es.Config:
         """The estimator configuration for ``network`` (default: :meth:`network`)."""

@@ -60,8 +60,8 @@ def _schema_words(schema: dict[str, Any], none: str | None = None) -> str:
     if kind == "array":
         inner = schema.get("items") or (schema.get("prefixItems") or [{}])[0]
         return f"list of {_schema_words(inner, none)}"
-    bounds = [f"{op} {schema[key]:g}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
-                                                       ("maximum", "<="), ("exclusiveMaximum", "<"))
+    bounds = [f"{op} {schema[key]:g}" for key, op in (("minimum", "≥"), ("exclusiveMinimum", ">"),
+                                                       ("maximum", "≤"), ("exclusiveMaximum", "<"))
               if key in schema]
     return " ".join([kind, ", ".join(bounds)]).strip()
 

@@ -3,6 +3,7 @@ import dataclasses
 import re
 
 import nbformat
+import papermill
 import pytest
 
 from analysis import chapters, cli
@@ -25,6 +26,14 @@ def test_every_profile_is_valid_for_every_notebook(profile, name):
 
 def test_the_parameters_cells_are_generated_from_the_declarations():
     assert cli.sync_parameters(write=False) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_papermill_reads_every_declared_parameter_from_the_cell(name):
+    # papermill warns "Passed unknown parameter" for any name it cannot parse, e.g. a line
+    # with a second "=" in its comment
+    inferred = papermill.inspect_notebook(str(cli.NOTEBOOKS / f"{name}.ipynb"))
+    assert set(inferred) == set(chapters.parameter_names(name)) | {"profile"}
 
 
 def _code(name: str) -> str:
@@ -81,7 +90,7 @@ def test_a_jupyter_user_who_edits_the_profile_gets_its_sizes():
     ns = {"profile": "smoke", **{k: None for k in names}}
     p = chapters.load("12_noisy_networks", ns, show=False)
     assert (p.seeds, p.epochs) == (2, 60)
-    assert chapters.load("12_noisy_networks", {**ns, "profile": "default"}, show=False).seeds == 5
+    assert chapters.load("12_noisy_networks", {**ns, "profile": "default"}, show=False).seeds == 10
 
 
 def test_a_parameter_injected_by_papermill_that_does_not_exist_is_warned_about():
@@ -112,6 +121,6 @@ def test_a_bad_profile_names_the_notebook_the_key_and_the_allowed_values(
 def test_the_parameters_cell_documents_types_and_defaults():
     cell = chapters.parameters_cell("01_information_plane")
     assert 'profile = "default"' in cell
-    assert re.search(r"^batch_size\s+= None  # int >= 1 or 'full'; default 512$", cell, re.M)
-    assert re.search(r"^train_fraction\s+= None  # float > 0, <= 1; default 0.85$", cell, re.M)
+    assert re.search(r"^batch_size\s+= None  # int ≥ 1 or 'full'; default 512$", cell, re.M)
+    assert re.search(r"^train_fraction\s+= None  # float > 0, ≤ 1; default 0.85$", cell, re.M)
     compile(cell, "parameters", "exec")
