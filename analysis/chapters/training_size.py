@@ -6,8 +6,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from ..config import Activation, Count, Fraction, config
 from ..experiments import training_size as ts
-from ..config import (Activation, Count, Fraction, config)
 from ..nets import SZT_WIDTHS
 from .base import Training
 
