@@ -1,32 +1,45 @@
-"""Chapters 6 and 7: the 12-bit network seen through several estimators (Saxe et al. 2018).
+"""Chapters 6, 7 and 9: the 12-bit network seen through several estimators (Saxe et al. 2018).
 
-Saxe et al. (2018, section 2 and Appendix C) retrain the network of Shwartz-Ziv & Tishby
+Saxe et al. (2018, section 2 and appendix) retrain the network of Shwartz-Ziv & Tishby
 with other hidden nonlinearities and ask whether the compression seen in the information
 plane survives a change of estimator. For one network configuration this module records,
 at every log-spaced epoch and for every layer:
 
-- binning with the original 30 edges on [-1, 1] (from :func:`information_plane.run`);
+- ``original``: the 30 edges on [-1, 1] of Shwartz-Ziv & Tishby's code (only for
+  activations bounded there, :data:`BOUNDED`; NaN otherwise);
+- ``fixed_width``: bins of width 0.07, ``floor(t / 0.07)``, the binning of Saxe et al.'s
+  code for this task (``IBnet_ComputeMI``, ``binsize = 0.07``);
 - ``range``: 100 equal bins between the layer's minimum and maximum activation over all
-  recorded epochs of that member, the binning Saxe et al. use for unbounded units;
-- ``quantile``: adaptive, equal-mass bins recomputed at every epoch;
+  recorded epochs of that member, the binning Saxe et al. describe for unbounded units;
+- ``quantile``: adaptive, equal-mass bins recomputed at every epoch (in the spirit of
+  Chelombiev et al. 2019);
 - ``tanh_spaced``: edges at tanh(linspace(-50, 50, 1451)) (chapter 7): bins of width
-  100/1450 = 0.069 in pre-activation space, the width of the original bins near 0;
-- ``machine``: every distinct float32 value its own bin (chapter 7);
+  100/1450 = 0.069 in pre-activation space, the width of the original bins near 0
+  (bounded activations only);
+- ``machine``: every distinct float64 value its own bin (chapter 7);
+- ``machine_float32``: the same on the float32 activations the training path computed;
 
 and, for the first ``kde_members`` members at ``kde_records`` of those epochs, the KDE
 lower/upper bounds (Kolchinsky & Tracey 2017) and a kNN estimate (Kraskov k = 2) of the
-information through T = h(X) + N(0, var I), for every noise variance in ``kde_variances``.
+information through T = h(X) + N(0, var I) of every hidden layer, for every noise variance
+in ``kde_variances``.
 
-The range of a layer over all of training is only known once training has ended, so the
-ensemble is trained twice with the same seeds: the first run is the cached chapter-1 run
-(it records every layer's extremes), the second estimates with those ranges. Training is
-deterministic, so the second run sees the same activations; the largest difference of the
-extremes between the two runs is kept in ``meta["range_mismatch"]``.
+The networks train once, on the path :func:`analysis.train.train_ensemble` picks (in
+float32), exactly as :func:`information_plane.train_and_record` trains them; the weights
+of every recorded epoch are kept, and the estimators read the layers recomputed from
+them **in float64** (tanh as ``torch.tanh``). Binning at machine precision is about exact
+arithmetic: in float32 every tanh unit within 6e-8 of +-1 is rounded onto a few values, so
+deeply saturated inputs share codes that real arithmetic would keep apart (chapter 7
+shows both). Keeping the weights also gives the layers' extremes over all of training,
+which range binning needs, without a second training run.
+
+The verdicts on these runs are in :mod:`activations` (chapters 6, 7) and
+:mod:`batch_vs_stochastic` (chapter 9).
 """
 from __future__ import annotations
 
+import math
 import time
-import warnings
 from dataclasses import field
 from typing import Annotated
 
@@ -35,36 +48,45 @@ import torch
 from pydantic import Field
 from tqdm import tqdm
 
+from .. import stats
 from ..cache import Result, cached, config_dict
-from ..claims import Claim
 from ..config import AtLeastTwo, Count, NonNegative, Positive, config
 from ..data import load_spherical
-from ..info.binning import (MachinePrecisionBins, QuantileBins, RangeBins,
-                            binned_mutual_information, tanh_spaced_bins)
+from ..info.binning import (FixedWidthBins, MachinePrecisionBins, QuantileBins, RangeBins,
+                            binned_mutual_information, original_bins, tanh_spaced_bins)
 from ..info.kde import gaussian_noise_entropy, kde_mutual_information_many
 from ..info.knn import knn_entropy
-from ..train import Snapshot, log_spaced_epochs
+from ..nets import ACTIVATIONS, EnsembleMLP
+from ..train import History, Snapshot, log_spaced_epochs, member_splits, train_ensemble
 from . import information_plane as ip
 
 NAME = "estimators"
 SOURCE = "Saxe et al. 2018"
-BINNINGS = ("original", "range", "quantile", "tanh_spaced", "machine")
+BINNINGS = ("original", "fixed_width", "range", "quantile", "tanh_spaced", "machine",
+            "machine_float32")
 """Binning schemes estimated for every member at every recorded epoch."""
-COMPRESSION = 0.05
-"""A layer compresses when its mean I(X;T) falls by at least this share of its peak."""
+BOUNDED = frozenset({"tanh", "softsign", "sigmoid"})
+"""Activations whose values lie in [-1, 1]: the only ones that the original edges on
+[-1, 1] and the tanh-spaced edges fit (elsewhere those schemes are NaN)."""
+COMPRESSION = stats.COMPRESSION
+"""The book's compression threshold (:data:`analysis.stats.COMPRESSION`), kept here for the
+chapters that import it from this module."""
+FIXED_WIDTH = 0.07
+"""Bin width of Saxe et al.'s code for the 12-bit task (``IBnet_ComputeMI.ipynb``)."""
 
 
 @config
 class Config:
     """The network run (:class:`information_plane.Config`) and the estimators' settings.
 
-    Defaults: 100 range bins, 30 quantile bins, 1451 tanh-spaced edges; KDE and kNN with
-    the noise variance of the paper (0.1) and of its code for this task (1e-3), on 3
-    members at 25 epochs (``kde_members=0`` skips KDE and kNN).
+    Defaults: 100 range bins, bins of 0.07, 30 quantile bins, 1451 tanh-spaced edges; KDE
+    and kNN with the noise variance of the paper (0.1) and of its code for this task
+    (1e-3), on 3 members at 25 epochs (``kde_members=0`` skips KDE and kNN).
     """
 
     network: ip.Config = field(default_factory=ip.Config)
     range_bins: AtLeastTwo = 100
+    fixed_width: Positive = FIXED_WIDTH
     quantile_bins: AtLeastTwo = 30
     tanh_edges: AtLeastTwo = 1451
     kde_variances: Annotated[tuple[Positive, ...], Field(min_length=1)] = (0.1, 1e-3)
@@ -86,7 +108,7 @@ class Config:
 
 
 def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:
-    """Estimate the information plane of ``config.network`` with every estimator.
+    """Train ``config.network`` and estimate its information plane with every estimator.
 
     Returns
     -------
@@ -94,70 +116,156 @@ def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result
         ``epochs`` (E,); ``i_xt_<scheme>``, ``i_ty_<scheme>`` (members, E, layers) for the
         schemes of :data:`BINNINGS`; ``kde_epochs`` (K,); ``i_xt_kde_lower``,
         ``i_xt_kde_upper``, ``i_ty_kde_lower``, ``i_ty_kde_upper`` and ``i_xt_knn``
-        (variances, kde_members, K, layers); ``train_acc``, ``test_acc`` (members, E).
-        All in bits.
+        (variances, kde_members, K, layers; NaN for the output layer); all in bits.
+        ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss`` (members, E);
+        ``grad_mean``, ``grad_std``, ``weight_norm`` (members, E, layers; see
+        :class:`~analysis.train.History`); ``layer_min``, ``layer_max`` (members, layers:
+        extremes over all records); ``preact_max`` (members, E, layers: the largest
+        |pre-activation| of the layer over all patterns and units).
     """
-    base = ip.run(config.network, progress=progress, use_cache=use_cache)
     data = load_spherical(config.network.data)
     key = {"config": config_dict(config), "data": data.fingerprint}
-    return cached(NAME, key, lambda: _compute(config, base, data, progress), use_cache)
+    return cached(NAME, key, lambda: _compute(config, data, progress), use_cache)
 
 
-def _compute(config: Config, base: Result, data, progress: bool) -> Result:
+def train_and_keep(config: ip.Config, data, on_record=None, progress: bool = True
+                   ) -> tuple[History, list[list[tuple[torch.Tensor, torch.Tensor]]]]:
+    """Train the configured ensemble as :func:`information_plane.train_and_record` does
+    (same seeds, splits, initialisation and schedule, so the same networks) and keep a
+    copy of every layer's weights and biases at every recorded epoch.
+
+    ``on_record``, if given, is called with each :class:`~analysis.train.Snapshot` too.
+    """
+    seeds = config.seed_list
+    train_idx, test_idx = member_splits(data.n_samples, config.train_fraction, seeds,
+                                        config.split)
+    model = EnsembleMLP(config.widths, config.activation, seeds, device=config.device)
+    tcfg = config.train_config()
+    kept: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+
+    def keep(snap: Snapshot) -> None:
+        kept.append([(w.detach().to("cpu", copy=True), b.detach().to("cpu", copy=True))
+                     for w, b in zip(model.weights, model.biases)])
+        if on_record is not None:
+            on_record(snap)
+
+    history = train_ensemble(model, data, train_idx, test_idx, tcfg, on_record=keep,
+                             record_epochs=log_spaced_epochs(tcfg.epochs, tcfg.n_records),
+                             progress=progress,
+                             desc=f"{len(seeds)} {config.activation} nets, "
+                                  f"{config.train_fraction:.0%} train")
+    return history, kept
+
+
+def forward64(params: list[tuple[torch.Tensor, torch.Tensor]], x: np.ndarray,
+              activation: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Every layer of every member recomputed in float64 from (weights, biases) per layer.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        Per layer, W (members, out, in) and b (members, out, 1), as the ensemble holds them.
+    x : ndarray, shape (n, d)
+        The inputs.
+    activation : str
+        The hidden nonlinearity (tanh is evaluated as ``torch.tanh``); the output layer is
+        a softmax.
+
+    Returns
+    -------
+    layers, preacts : lists of Tensor (members, n, width), float64
+        Each layer's output and its pre-activation W t + b.
+    """
+    act = torch.tanh if activation == "tanh" else ACTIVATIONS[activation]
+    h = torch.as_tensor(np.asarray(x), dtype=torch.float64).T
+    h = h.expand(params[0][0].shape[0], *h.shape)
+    layers, preacts = [], []
+    for i, (w, b) in enumerate(params):
+        z = torch.baddbmm(b.double(), w.double(), h)
+        h = torch.softmax(z, dim=1) if i == len(params) - 1 else act(z)
+        layers.append(h.transpose(1, 2))
+        preacts.append(z.transpose(1, 2))
+    return layers, preacts
+
+
+def _compute(config: Config, data, progress: bool) -> Result:
     start = time.perf_counter()
     net = config.network
-    epochs = base["epochs"]
-    n_members, n_epochs, n_layers = base["i_xt"].shape
-    lo, hi = base["layer_min"], base["layer_max"]
+    bounded = net.activation in BOUNDED
+    pyx = data.p_y_given_x
+    machine32: dict[int, list[np.ndarray]] = {}
+
+    def record32(snap: Snapshot) -> None:       # what the training path itself computed
+        machine32[snap.index] = [
+            np.stack(binned_mutual_information(t.cpu().transpose(1, 2), pyx,
+                                               MachinePrecisionBins()))
+            for t in snap.layers]
+
+    history, kept = train_and_keep(net, data, record32, progress)
+    epochs = history.epochs
+    n_members, n_epochs, n_layers = len(net.seed_list), len(epochs), len(kept[0])
+    hidden = n_layers - 1
+
+    # pass 1: every member's layer extremes over all of training (for range binning)
+    lo = np.full((n_members, n_layers), np.inf)
+    hi = np.full((n_members, n_layers), -np.inf)
+    for params in kept:
+        for layer, t in enumerate(forward64(params, data.x, net.activation)[0]):
+            lo[:, layer] = np.minimum(lo[:, layer], t.amin((1, 2)).numpy())
+            hi[:, layer] = np.maximum(hi[:, layer], t.amax((1, 2)).numpy())
     width = np.where(hi > lo, hi - lo, 1.0)
-    schemes = {"range": RangeBins(config.range_bins, 0.0, 1.0),
+
+    schemes = {"fixed_width": FixedWidthBins(config.fixed_width),
+               "range": RangeBins(config.range_bins, 0.0, 1.0),
                "quantile": QuantileBins(config.quantile_bins),
-               "tanh_spaced": tanh_spaced_bins(config.tanh_edges),
                "machine": MachinePrecisionBins()}
-    out = {f"i_{q}_{s}": np.zeros((n_members, n_epochs, n_layers))
-           for s in schemes for q in ("xt", "ty")}
+    if bounded:
+        schemes |= {"original": original_bins(net.n_bins),
+                    "tanh_spaced": tanh_spaced_bins(config.tanh_edges)}
+    out = {f"i_{q}_{s}": np.full((n_members, n_epochs, n_layers), np.nan)
+           for s in BINNINGS for q in ("xt", "ty")}
+    preact_max = np.zeros((n_members, n_epochs, n_layers))
     kde_at = {int(i): k for k, i in enumerate(config.kde_indices())}
     n_var, n_kde = len(config.kde_variances), config.kde_members
-    kde = {key: np.zeros((n_var, n_kde, len(kde_at), n_layers))
-           for key in ("i_xt_kde_lower", "i_xt_kde_upper", "i_ty_kde_lower", "i_ty_kde_upper",
-                       "i_xt_knn")}
-    seen_lo, seen_hi = np.full_like(lo, np.inf), np.full_like(hi, -np.inf)
+    kde = {key: np.full((n_var, n_kde, len(kde_at), n_layers), np.nan)
+           for key in ("i_xt_kde_lower", "i_xt_kde_upper", "i_ty_kde_lower",
+                       "i_ty_kde_upper", "i_xt_knn")}
 
-    def estimate(snap: Snapshot) -> None:
-        for layer, t in enumerate(snap.layers):
-            t = t.cpu().transpose(1, 2)
-            seen_lo[:, layer] = np.minimum(seen_lo[:, layer], t.amin((1, 2)).numpy())
-            seen_hi[:, layer] = np.maximum(seen_hi[:, layer], t.amax((1, 2)).numpy())
-            scaled = (t.double() - torch.as_tensor(lo[:, layer])[:, None, None]) / \
+    # pass 2: every estimator on the float64 layers
+    bar = tqdm(kept, desc="estimators", disable=not progress, mininterval=1.0, unit="record")
+    for index, params in enumerate(bar):
+        layers, preacts = forward64(params, data.x, net.activation)
+        for layer, (t, z) in enumerate(zip(layers, preacts)):
+            preact_max[:, index, layer] = z.abs().amax((1, 2)).numpy()
+            scaled = (t - torch.as_tensor(lo[:, layer])[:, None, None]) / \
                 torch.as_tensor(width[:, layer])[:, None, None]
             for name, bins in schemes.items():
-                ixt, ity = binned_mutual_information(scaled if name == "range" else t,
-                                                     data.p_y_given_x, bins)
-                out[f"i_xt_{name}"][:, snap.index, layer] = ixt
-                out[f"i_ty_{name}"][:, snap.index, layer] = ity
-            if snap.index in kde_at:
-                _kde_and_knn(config, t, data.y, snap, layer, kde, kde_at[snap.index])
-
-    history = ip.train_and_record(net, data, estimate, progress)
-    mismatch = float(max(np.abs(seen_lo - lo).max(), np.abs(seen_hi - hi).max()))
-    if mismatch > 1e-5:
-        warnings.warn(f"the second training run differs from the first (extremes differ by "
-                      f"{mismatch:.2g}); range binning uses the first run's extremes",
-                      stacklevel=2)
+                ixt, ity = binned_mutual_information(scaled if name == "range" else t, pyx,
+                                                     bins)
+                out[f"i_xt_{name}"][:, index, layer] = ixt
+                out[f"i_ty_{name}"][:, index, layer] = ity
+            out["i_xt_machine_float32"][:, index, layer] = machine32[index][layer][0]
+            out["i_ty_machine_float32"][:, index, layer] = machine32[index][layer][1]
+            if index in kde_at and layer < hidden:
+                _kde_and_knn(config, t, data.y, int(epochs[index]), layer, kde,
+                             kde_at[index])
     seconds = time.perf_counter() - start
     tqdm.write(f"estimators: {n_members} {net.activation} nets x {net.epochs} epochs, "
                f"{len(schemes) + 1} binnings, KDE/kNN on {n_kde} members x {len(kde_at)} "
-               f"epochs x {n_var} variances in {seconds:.0f} s (range check {mismatch:.1g})")
+               f"epochs x {n_var} variances in {seconds:.0f} s")
     arrays = {"epochs": epochs, "kde_epochs": epochs[sorted(kde_at)],
-              "i_xt_original": base["i_xt"], "i_ty_original": base["i_ty"],
               "train_acc": history.train_acc, "test_acc": history.test_acc,
-              "layer_min": lo, "layer_max": hi, **out, **kde}
+              "train_loss": history.train_loss, "test_loss": history.test_loss,
+              "grad_mean": history.grad_mean, "grad_std": history.grad_std,
+              "weight_norm": history.weight_norm,
+              "layer_min": lo, "layer_max": hi, "preact_max": preact_max, **out, **kde}
     return Result(name=NAME, config=config_dict(config), arrays=arrays,
-                  meta={"data": data.source, "seconds": seconds, "range_mismatch": mismatch,
+                  meta={"data": data.source, "seconds": seconds, "backend": history.backend,
+                        "precision": "float64 layers from the trained float32 weights",
                         "torch": torch.__version__})
 
 
-def _kde_and_knn(config: Config, t: torch.Tensor, labels: np.ndarray, snap: Snapshot,
+def _kde_and_knn(config: Config, t: torch.Tensor, labels: np.ndarray, epoch: int,
                  layer: int, kde: dict[str, np.ndarray], k: int) -> None:
     """KDE bounds and kNN estimates of one layer for the first members at one epoch."""
     for m in range(config.kde_members):
@@ -165,14 +273,19 @@ def _kde_and_knn(config: Config, t: torch.Tensor, labels: np.ndarray, snap: Snap
         for v, (var, row) in enumerate(zip(config.kde_variances, rows)):
             for key, value in row.items():
                 kde[f"{key[:4]}_kde_{key[5:]}"][v, m, k, layer] = value
-            rng = np.random.default_rng([config.network.seed_list[m], snap.epoch, layer, v])
-            noisy = t[m].double().numpy() + rng.normal(0.0, np.sqrt(var), size=t[m].shape)
+            rng = np.random.default_rng([config.network.seed_list[m], epoch, layer, v])
+            noisy = t[m].numpy() + rng.normal(0.0, math.sqrt(var), size=t[m].shape)
             kde["i_xt_knn"][v, m, k, layer] = (knn_entropy(noisy, config.knn_k)
                                               - gaussian_noise_entropy(t.shape[2], var))
 
 
 def relative_compression(i_xt: np.ndarray) -> np.ndarray:
-    """Per layer: fall of the member-averaged I(X;T) from its peak to the end, over the peak.
+    """Per layer: the book's compression statistic, :func:`analysis.stats.relative_fall`.
+
+    The fall of the member-averaged I(X;T) from its peak to the last record, as a share of
+    the peak (0 for a layer whose peak is not positive). Whether the peak comes after the
+    start — the condition for the statistic to test compression at all — is
+    ``stats.relative_fall(i_xt).at_start``.
 
     Parameters
     ----------
@@ -180,19 +293,20 @@ def relative_compression(i_xt: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (layers,), in [0, 1]; 0 for a layer whose peak is not positive.
+    ndarray, shape (layers,), in [0, 1]
     """
-    drop, peak = ip.compression(i_xt)
-    top = np.round(i_xt.mean(axis=0), 9).max(axis=0)
-    return np.where(top > 0, drop / np.where(top > 0, top, 1.0), 0.0)
+    return stats.relative_fall(i_xt).fall
 
 
 def estimates(result: Result) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Every estimator's (epochs, I(X;T), I(T;Y)) with shapes (E,), (members, E, layers).
 
     KDE entries are ``kde_upper@<var>`` and ``kde_lower@<var>``; kNN has no I(T;Y) (NaN).
+    Schemes that do not fit the activation (all NaN) are left out.
     """
-    out = {s: (result["epochs"], result[f"i_xt_{s}"], result[f"i_ty_{s}"]) for s in BINNINGS}
+    out = {s: (result["epochs"], result[f"i_xt_{s}"], result[f"i_ty_{s}"])
+           for s in BINNINGS if f"i_xt_{s}" in result.arrays
+           and not np.isnan(result[f"i_xt_{s}"]).all()}
     if len(result["kde_epochs"]) == 0:
         return out
     for v, var in enumerate(result.config["kde_variances"]):
@@ -203,58 +317,3 @@ def estimates(result: Result) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndar
         knn = result["i_xt_knn"][v]
         out[f"knn@{var:g}"] = (result["kde_epochs"], knn, np.full_like(knn, np.nan))
     return out
-
-
-VERDICT_ESTIMATORS = ("range", "quantile", "kde_upper@0.1", "kde_upper@0.001", "knn@0.1")
-"""The estimators of the chapter-6 verdicts: the binning fair to unbounded units, the
-adaptive binning, both KDE noise levels, and kNN where it is valid (at variance 1e-3 the
-4096 samples are far sparser than the noise scale and kNN exceeds log2 4096 bits)."""
-
-EXPECTED = {"tanh": True, "relu": False, "softsign": True, "softplus": False}
-"""Saxe et al. (2018), Fig. 1 and Appendix: does the network with this activation compress?"""
-
-
-def claims(results: dict[str, Result]) -> list[Claim]:
-    """Chapter 6: one verdict per activation and estimator on whether hidden layers compress.
-
-    The statistic is the largest :func:`relative_compression` over the hidden layers; a
-    network compresses when it reaches :data:`COMPRESSION`.
-    """
-    rows = []
-    for activation, result in results.items():
-        if activation not in EXPECTED:
-            continue
-        est = estimates(result)
-        for name in VERDICT_ESTIMATORS:
-            if name not in est:
-                continue
-            i_xt = est[name][1][..., :-1]
-            value = float(relative_compression(i_xt).max())
-            verb = "compress" if EXPECTED[activation] else "do not compress"
-            rows.append(Claim.test(
-                f"{SOURCE}, Fig. 1" + ("" if activation in ("tanh", "relu") else " and App."),
-                f"{activation}: hidden layers {verb} ({name}).",
-                "largest fall of mean I(X;T) after its peak, share of the peak, hidden layers",
-                value, ">=" if EXPECTED[activation] else "<", COMPRESSION))
-    return rows
-
-
-def binning_claims(result: Result) -> list[Claim]:
-    """Chapter 7, on the tanh network: tanh-spaced edges and machine precision."""
-    hidden = slice(0, result["i_xt_original"].shape[2] - 1)
-    n_patterns = np.log2(4096)
-    return [
-        Claim.test(f"{SOURCE}, section 3", "With the original 30 bins, tanh layers compress.",
-                   "largest fall of mean I(X;T) after its peak, share of the peak",
-                   float(relative_compression(result["i_xt_original"][..., hidden]).max()),
-                   ">=", COMPRESSION),
-        Claim.test(f"{SOURCE}, section 3", "Edges spaced like tanh itself remove the compression.",
-                   "largest fall of mean I(X;T) after its peak, share of the peak",
-                   float(relative_compression(result["i_xt_tanh_spaced"][..., hidden]).max()),
-                   "<", COMPRESSION),
-        Claim.test(f"{SOURCE}, section 3; Goldfeld et al. 2019, section 5",
-                   "At machine precision I(X;T) = log2 4096 = 12 bits in every hidden layer.",
-                   "smallest mean I(X;T) over hidden layers and epochs (bits)",
-                   float(result["i_xt_machine"][..., hidden].mean(axis=0).min()),
-                   ">=", n_patterns - 0.05),
-    ]

@@ -95,10 +95,12 @@ def entropy_curve(ws: np.ndarray, activation: str = "tanh") -> np.ndarray:
     return np.array([binned_entropy_exact(float(w), edges, activation) for w in ws])
 
 
-def claims(ws: np.ndarray, tanh: np.ndarray, relu: np.ndarray, simulation_gap: float
-           ) -> list[Claim]:
+def claims(ws: np.ndarray, tanh: np.ndarray, relu: np.ndarray) -> list[Claim]:
     """Chapter 7 (single neuron): the tanh curve peaks near 4.9 bits at w ~ 0.9 and falls
-    towards 1 bit; the ReLU curve never falls; simulation agrees with the exact values.
+    towards 1 bit; the ReLU curve never falls and keeps growing.
+
+    The curves are exact (the Gaussian CDF), so the rows have no interval; that they agree
+    with simulation is a unit test of this module, not a claim.
 
     Parameters
     ----------
@@ -106,8 +108,6 @@ def claims(ws: np.ndarray, tanh: np.ndarray, relu: np.ndarray, simulation_gap: f
         Increasing weights; the last one should be large (>= 50) for the tanh limit.
     tanh, relu : ndarray
         :func:`entropy_curve` at ``ws`` for each activation.
-    simulation_gap : float
-        Largest |exact - simulated| over the checked points (bits).
     """
     peak = int(np.argmax(tanh))
     return [
@@ -123,7 +123,4 @@ def claims(ws: np.ndarray, tanh: np.ndarray, relu: np.ndarray, simulation_gap: f
         Claim.test(f"{SOURCE}, Fig. 2", "ReLU: ... and keeps growing.",
                    f"I(X;T) at w = {ws[-1]:g} minus at w = 1 (bits)",
                    float(relu[-1] - np.interp(1.0, ws, relu)), ">", 2.0),
-        Claim.test("this book", "The exact curves agree with simulation.",
-                   "largest |exact - simulated| over the checked weights (bits)",
-                   simulation_gap, "<=", 0.02),
     ]

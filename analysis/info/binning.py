@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from .code_counts import binned_entropies, count_entropies
+from .code_counts import binned_entropies, count_entropies, row_code_entropies
 from .discrete import entropy_bits
 
 
@@ -82,16 +82,24 @@ def tanh_spaced_bins(n_edges: int = 30, extent: float = 50.0) -> EdgeBins:
 
 @dataclass(frozen=True)
 class MachinePrecisionBins:
-    """Every distinct floating-point value is its own bin (codes are the bit patterns).
+    """Every distinct floating-point value is its own bin, in the tensor's own precision.
 
-    With it a deterministic network keeps I(X;T) = log2 n for any injective layer:
-    binning at machine precision shows that compression in the plane comes from the
-    bin size, not from the network (Saxe et al. 2018; Goldfeld et al. 2019).
+    Codes are the values' bit patterns (as int64), equal exactly when the values are
+    (+0.0 and -0.0 are one value). The resolution is that of the input's dtype: float64
+    activations keep values that float32 would round together (near tanh's +-1 float32
+    steps by 6e-8), so pass float64 to approach exact arithmetic. With it a deterministic
+    network keeps I(X;T) = log2 n for any injective layer: binning at machine precision
+    shows that compression in the plane comes from the bin size, not from the network
+    (Saxe et al. 2018; Goldfeld et al. 2019).
     """
 
     def codes(self, t: torch.Tensor) -> torch.Tensor:
-        t = t.float() + 0.0  # -0.0 and +0.0 are one value
-        return t.contiguous().view(torch.int32).long()
+        t = torch.as_tensor(t)
+        if not t.is_floating_point():
+            t = t.double()
+        t = (t + 0.0).contiguous()                      # + 0.0: -0.0 becomes +0.0
+        same_size = {8: torch.int64, 4: torch.int32, 2: torch.int16}[t.element_size()]
+        return t.view(same_size).long()
 
 
 @dataclass(frozen=True)
@@ -237,12 +245,15 @@ def entropy_of_codes(codes: torch.Tensor, p_y_given_x: np.ndarray | torch.Tensor
     -------
     h_t, h_y_given_t : ndarray of shape ``codes.shape[:-2]``
     """
-    lead, n = codes.shape[:-2], codes.shape[-2]
-    keys = _row_keys(codes, n_codes)
-    if keys is None:
-        keys = row_ids(codes)
+    lead, (n, d) = codes.shape[:-2], codes.shape[-2:]
     pyx = _label_rows(p_y_given_x, n)
-    h_t, h_y_t = count_entropies(np.ascontiguousarray(keys.reshape(-1, n).cpu().numpy()), pyx)
+    keys = _row_keys(codes, n_codes)
+    if keys is None:    # rows too wide to pack: hash them and compare them code by code
+        rows = np.ascontiguousarray(codes.reshape(-1, n, d).cpu().numpy(), dtype=np.int64)
+        h_t, h_y_t = row_code_entropies(rows, pyx)
+    else:
+        h_t, h_y_t = count_entropies(np.ascontiguousarray(keys.reshape(-1, n).cpu().numpy()),
+                                     pyx)
     return h_t.reshape(lead), h_y_t.reshape(lead)
 
 

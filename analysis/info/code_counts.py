@@ -3,7 +3,9 @@
 For every group (a member at an epoch, say) the rows' codes are counted in an
 open-addressing hash table, in one pass and without sorting; the counts and the label
 mass of every distinct code give H(T) and H(Y|T). ``binned_entropies`` also bins the
-activations in the same pass, with ``np.digitize`` semantics. Groups run in parallel.
+activations in the same pass, with ``np.digitize`` semantics; ``row_code_entropies``
+takes rows of integer codes of any width, hashed and compared code by code (no packing
+into one integer). Groups run in parallel.
 """
 from __future__ import annotations
 
@@ -154,4 +156,92 @@ def binned_entropies(act: np.ndarray, edges: np.ndarray, uniform: bool,
                 key = key * radix + code
             keys[i] = key
         h_t[g], h_y_t[g] = _entropies(keys, pyx, h_row)
+    return h_t, h_y_t
+
+
+@njit(cache=True, inline="always")
+def _mix(h: np.uint64, v: np.int64) -> np.uint64:
+    """Fold one code into a running row hash (the splitmix64 finaliser)."""
+    z = (h ^ np.uint64(v)) + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _row_entropies_of_codes(codes: np.ndarray, pyx: np.ndarray, h_row: np.ndarray
+                            ) -> tuple[float, float]:
+    """H(T) and H(Y|T) in bits of the rows of ``codes`` (n, d), inputs equiprobable.
+
+    Rows are hashed; rows with equal hashes are compared code by code, so distinct rows
+    are never merged whatever the hash does.
+    """
+    n, d = codes.shape
+    n_classes = pyx.shape[1]
+    bits = _table_bits(n)
+    size = 1 << bits
+    shift = np.uint64(64 - bits)
+    hashes = np.zeros(size, dtype=np.uint64)
+    first = np.full(size, -1, dtype=np.int64)
+    count = np.zeros(size, dtype=np.int64)
+    mass = np.zeros((size, n_classes))
+    mask = size - 1
+    for i in range(n):
+        h = np.uint64(0)
+        for j in range(d):
+            h = _mix(h, codes[i, j])
+        s = np.int64((h * _GOLDEN) >> shift)
+        while first[s] >= 0:
+            if hashes[s] == h:
+                r = first[s]
+                same = True
+                for j in range(d):
+                    if codes[r, j] != codes[i, j]:
+                        same = False
+                        break
+                if same:
+                    break
+            s = (s + 1) & mask
+        if first[s] < 0:
+            first[s] = i
+            hashes[s] = h
+        count[s] += 1
+        for c in range(n_classes):
+            mass[s, c] += pyx[i, c]
+    sum_clogc = 0.0
+    h_y_t = 0.0
+    for s in range(size):
+        k = count[s]
+        if k == 0:
+            continue
+        if k == 1:
+            h_y_t += h_row[first[s]]
+            continue
+        sum_clogc += k * np.log2(k)
+        h_q = 0.0
+        for c in range(n_classes):
+            q = mass[s, c] / k
+            if q > 0.0:
+                h_q -= q * np.log2(q)
+        h_y_t += k * h_q
+    return np.log2(n) - sum_clogc / n, h_y_t / n
+
+
+@njit(parallel=True, cache=True)
+def row_code_entropies(codes: np.ndarray, pyx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H(T) and H(Y|T) in bits for every group of rows of integer codes.
+
+    Parameters
+    ----------
+    codes : ndarray of int64, shape (groups, n, d)
+        Every input's codes; equal rows mean the same bin.
+    pyx : ndarray of float64, shape (n, n_classes)
+        p(y|x) of every input.
+    """
+    groups = codes.shape[0]
+    h_row = _row_entropies(pyx)
+    h_t = np.empty(groups)
+    h_y_t = np.empty(groups)
+    for g in prange(groups):
+        h_t[g], h_y_t[g] = _row_entropies_of_codes(codes[g], pyx, h_row)
     return h_t, h_y_t

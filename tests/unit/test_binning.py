@@ -102,6 +102,24 @@ def test_rows_too_wide_to_pack_fall_back_exactly():
         assert ixt[g] == pytest.approx(ref[0]) and ity[g] == pytest.approx(ref[1])
 
 
+def test_wide_code_rows_are_told_apart_by_their_last_code():
+    from analysis.info.binning import entropy_of_codes
+
+    # six rows of 30 codes up to 2^40 (far too wide to pack into one integer), that differ
+    # only in the last code: rows 0-2 equal, 3-4 equal, 5 alone -> p = (1/2, 1/3, 1/6)
+    codes = torch.full((6, 30), 2**40, dtype=torch.long)
+    codes[:, -1] = torch.tensor([7, 7, 7, -3, -3, 2**40 + 1])
+    h_t, h_y_t = entropy_of_codes(codes[None], np.eye(2)[[0, 0, 0, 1, 1, 1]])
+    p = np.array([1 / 2, 1 / 3, 1 / 6])
+    assert h_t[0] == pytest.approx(-(p * np.log2(p)).sum(), abs=1e-12)
+    assert h_y_t[0] == pytest.approx(0.0, abs=1e-12)  # every group label-pure
+    codes[5, -1] = 7     # row 5 (y = 1) joins rows 0-2 (y = 0): p = (2/3, 1/3)
+    h_t, h_y_t = entropy_of_codes(codes[None], np.eye(2)[[0, 0, 0, 1, 1, 1]])
+    assert h_t[0] == pytest.approx(np.log2(3) - 2 / 3, abs=1e-12)
+    h_quarter = -(0.25 * np.log2(0.25) + 0.75 * np.log2(0.75))
+    assert h_y_t[0] == pytest.approx(4 / 6 * h_quarter, abs=1e-12)
+
+
 def test_fixed_width_bins_floor():
     x = torch.tensor([-0.6, -0.5, -0.01, 0.0, 0.49, 0.5, 1.2])
     assert FixedWidthBins(0.5).codes(x).tolist() == [-2, -1, -1, 0, 0, 1, 2]
@@ -154,6 +172,26 @@ def test_tanh_spaced_edges_are_dense_near_saturation():
     assert binned_mutual_information(x, pyx, fine)[0] == pytest.approx(np.log2(3))
 
 
+def test_tanh_spaced_bins_are_uniform_bins_of_the_pre_activation():
+    """Chapter 7's reading: binning tanh(z) at tanh(linspace(-50, 50, N)) is binning z at
+    linspace(-50, 50, N) wherever float64 tells tanh(z) from +-1 (|z| < 19), so a fall of
+    I(X;T) under these bins is a contraction of the pre-activations, not saturation."""
+    from analysis.info import tanh_spaced_bins
+
+    grid = np.linspace(-50, 50, 1451)
+    gen = torch.Generator().manual_seed(3)
+    z = (torch.rand(4096, 3, generator=gen, dtype=torch.float64) - 0.5) * 30  # |z| < 15
+    z[:2048] = z[:2048].round(decimals=1)          # ties and near-ties between patterns
+    spaced = tanh_spaced_bins(1451)
+    ixt_t, ity_t = binned_mutual_information(torch.tanh(z), P_SOFT, spaced)
+    ixt_z, ity_z = binned_mutual_information(z, P_SOFT, EdgeBins(tuple(grid)))
+    assert ixt_t == pytest.approx(ixt_z, abs=1e-12) and ity_t == pytest.approx(ity_z, abs=1e-12)
+    # the codes agree up to the edges merged at +-1 (a constant shift), but for values
+    # within a few ulp of an edge
+    shift = spaced.codes(torch.tanh(z)) - EdgeBins(tuple(grid)).codes(z)
+    assert (shift == shift.flatten().mode().values).double().mean() > 0.999
+
+
 def test_machine_precision_bins_separate_every_value():
     from analysis.info import MachinePrecisionBins
 
@@ -163,6 +201,25 @@ def test_machine_precision_bins_separate_every_value():
     act = torch.tanh(torch.randn(4096, 3, generator=torch.Generator().manual_seed(0)) * 0.5)
     ixt, _ = binned_mutual_information(act, P_SOFT, MachinePrecisionBins())
     assert ixt == pytest.approx(12.0)
+
+
+def test_machine_precision_bins_keep_the_precision_of_their_input():
+    from analysis.info import MachinePrecisionBins
+
+    # four inputs, three distinct float64 values 1e-12 apart: H = 1.5 bits (1/2, 1/4, 1/4);
+    # in float32 the three round to one value: 0 bits
+    x = np.array([[0.5], [0.5 + 1e-12], [0.5 + 2e-12], [0.5]])
+    pyx = np.full((4, 2), 0.5)
+    assert binned_mutual_information(x, pyx, MachinePrecisionBins())[0] == pytest.approx(1.5)
+    assert binned_mutual_information(x.astype(np.float32), pyx,
+                                     MachinePrecisionBins())[0] == pytest.approx(0.0, abs=1e-12)
+    # tanh of 4096 distinct pre-activations in the saturated tail: all distinct in float64
+    # (12 bits), while float32 rounds tanh(z) for z in [8, 12] to a handful of values
+    z = torch.linspace(8.0, 12.0, 4096, dtype=torch.float64)[:, None]
+    assert binned_mutual_information(torch.tanh(z), P_SOFT, MachinePrecisionBins())[0] \
+        == pytest.approx(12.0)
+    assert binned_mutual_information(torch.tanh(z.float()), P_SOFT,
+                                     MachinePrecisionBins())[0] < 2.0
 
 
 @pytest.mark.parametrize("shape, n_codes", [((5, 300, 40), 3), ((2, 64, 3), 1000), ((3, 50, 7), 2**40)])

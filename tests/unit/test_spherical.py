@@ -123,3 +123,20 @@ def test_data_fingerprint_follows_the_contents_not_the_path(tmp_path, task):
     savemat(a, {"F": task.x, "y": 1 - task.y[None, :]})  # replaced at the same path
     assert load_original(a).fingerprint != first
     assert "path" not in first and load_spherical().fingerprint["kind"] == "generated"
+
+
+def test_rule_takes_eleven_values_and_merges_into_six_groups(task):
+    """The rotation-invariant function takes 11 values; with the gain that sets
+    I(X;Y) = 0.99 bits six of them give p(y=1|x) within 1e-12 of 0 and merge, so the IB
+    problem of the task has 6 groups (book/methods.md). A softer rule keeps more apart."""
+    from analysis.info.ib import merge_equal_conditionals
+
+    f = rotation_invariant_function(task.x)
+    assert len(np.unique(np.round(f, 9))) == 11
+    p_x = np.full(4096, 1 / 4096)
+    assert len(merge_equal_conditionals(p_x, task.p_y_given_x)[0]) == 6
+    softer = spherical_rule(target_mi_bits=0.6)
+    assert mutual_information_xy(softer.p_y_given_x) == pytest.approx(0.6)
+    assert len(merge_equal_conditionals(p_x, softer.p_y_given_x)[0]) > 6
+    # the softer rule is softer: its least certain pattern is less certain
+    assert softer.p_y_given_x.min(1).max() > task.p_y_given_x.min(1).max()
