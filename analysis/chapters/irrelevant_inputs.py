@@ -16,7 +16,7 @@ class Parameters(Chapter):
     SGD), and the tanh network on ``tanh_train_fraction`` of the 12-bit data."""
 
     NOTEBOOK: ClassVar[str] = "10_irrelevant_inputs"
-    seeds: Count = 10
+    seeds: Count = 50
     epochs: Count = 3000
     n_records: Count = 100
     n_inputs: Count = 100
@@ -28,7 +28,7 @@ class Parameters(Chapter):
     sgd_batch_size: Count = 5
     sgd_lr: Positive = 0.1
     sgd_epochs: Count = 1000
-    tanh_seeds: Count = 10
+    tanh_seeds: Count = 20
     tanh_epochs: Count = 8000
     tanh_n_records: Count = 100
     tanh_train_fraction: Fraction = 0.3

@@ -17,7 +17,7 @@ class Parameters(Chapter):
     ``sgd_*`` parameters make the minibatch run, the ``deep_*`` ones the deep network."""
 
     NOTEBOOK: ClassVar[str] = "08_linear_networks"
-    seeds: Count = 10
+    seeds: Count = 20
     epochs: Count = 3000
     n_records: Count = 100
     n_inputs: Count = 100

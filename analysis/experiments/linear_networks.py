@@ -35,10 +35,10 @@ from pydantic import Field
 from tqdm import tqdm
 
 from ..cache import Result, cached, config_dict
+from .. import stats
 from ..claims import Claim
 from ..config import Count, Device, NonNegative, Positive, config
-from ..train import GradientMoments, log_spaced_epochs, minibatch_step
-from .estimators import relative_compression
+from ..train import GradientMoments, log_spaced_epochs
 
 NAME = "linear_networks"
 SOURCE = "Saxe et al. 2018"
@@ -148,6 +148,67 @@ def layer_information(product: torch.Tensor, w0: torch.Tensor, noise: float,
     return {k: (v / math.log(2)).cpu().numpy() for k, v in out.items()}
 
 
+def _factors(weights: list[torch.Tensor], grad_map: torch.Tensor
+             ) -> list[tuple[torch.Tensor | None, torch.Tensor]]:
+    """The gradient of every W_l as an outer product (W_L ... W_(l+1))ᵀ (G (W_(l-1) ... W_1)ᵀ):
+    (left, right) with left None for the output layer (an identity)."""
+    below = [None]                         # W_(l-1) ... W_1 for l = 1..L (None: identity)
+    for w in weights[:-1]:
+        below.append(w if below[-1] is None else w @ below[-1])
+    factors: list = [None] * len(weights)
+    above = None                           # W_L ... W_(l+1), shape (members, 1, n_l)
+    for layer in range(len(weights) - 1, -1, -1):
+        right = grad_map if below[layer] is None else grad_map @ below[layer].transpose(1, 2)
+        factors[layer] = (None if above is None else above.transpose(1, 2), right)
+        above = weights[layer] if above is None else above @ weights[layer]
+    return factors
+
+
+def gradients(weights: list[torch.Tensor], grad_map: torch.Tensor) -> list[torch.Tensor]:
+    """Gradients of every weight of linear chains W = W_L ... W_1 from the gradient of the
+    loss with respect to their end-to-end map W.
+
+    For a loss that depends on the weights only through W, the gradient of W_l is
+    (W_L ... W_(l+1))ᵀ G (W_(l-1) ... W_1)ᵀ with G = dloss/dW. For the squared error
+    ½ mean_b (W x_b - y_b)² of a scalar output, G = mean_b (W x_b - y_b) x_bᵀ
+    (:func:`map_gradient`), and over the whole training set G = W Σ_xx - Σ_yx: full-batch
+    gradient descent costs O(Ni²) a step, whatever the number of samples.
+
+    Parameters
+    ----------
+    weights : list of Tensor, shapes (members, out, in)
+    grad_map : Tensor, shape (members, 1, Ni)
+        G for every member.
+    """
+    return [right if left is None else left @ right
+            for left, right in _factors(weights, grad_map)]
+
+
+def descend(weights: list[torch.Tensor], grad_map: torch.Tensor, lr: float) -> None:
+    """One gradient step W_l <- W_l - lr dloss/dW_l on every weight, in place (the
+    gradients of :func:`gradients`, all taken before any weight moves)."""
+    for w, (left, right) in zip(weights, _factors(weights, grad_map)):
+        if left is None:
+            w.sub_(right, alpha=lr)
+        else:
+            w.baddbmm_(left, right, alpha=-lr)
+
+
+def map_gradient(product: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """G = mean_b (W x_b - y_b) x_bᵀ, the gradient of ½ mean_b (W x_b - y_b)² with respect to
+    the end-to-end map W (members, 1, Ni), for inputs x (members, B, Ni), targets y
+    (members, B, 1)."""
+    return (x @ product.transpose(1, 2) - y).transpose(1, 2) @ x / x.shape[1]
+
+
+def end_to_end(weights: list[torch.Tensor]) -> torch.Tensor:
+    """The product W_L ... W_1 of every member, shape (members, 1, Ni)."""
+    product = weights[0]
+    for w in weights[1:]:
+        product = w @ product
+    return product
+
+
 def run(config: Config, progress: bool = True, use_cache: bool = True) -> Result:
     """Train the ensemble and record errors, exact information and gradient moments.
 
@@ -176,9 +237,10 @@ def _compute(config: Config, progress: bool) -> Result:
         [torch.randn(config.n_train, 1, generator=g, dtype=torch.float64) for g in gens])
     weights = [torch.stack([torch.randn(o, i, generator=g, dtype=torch.float64) for g in gens])
                * config.init_scale / math.sqrt(i) for i, o in zip(widths[:-1], widths[1:])]
-    weights = [w.float().to(dev).requires_grad_() for w in weights]
-    x, y, w0 = x.float().to(dev), y.float().to(dev), w0.to(dev)
-    optimizer = torch.optim.SGD(weights, lr=config.lr)
+    weights = [w.to(dev) for w in weights]
+    x, y, w0 = x.to(dev), y.to(dev), w0.to(dev)
+    sxx = x.transpose(1, 2) @ x / config.n_train          # Σ_xx and Σ_yx of the training
+    syx = y.transpose(1, 2) @ x / config.n_train          # set, for full-batch steps
 
     epochs = log_spaced_epochs(config.epochs, config.n_records)
     M, E, L = len(seeds), len(epochs), len(weights)
@@ -191,35 +253,47 @@ def _compute(config: Config, progress: bool) -> Result:
     record_at = {int(e): i for i, e in enumerate(epochs)}
 
     def record(i: int) -> None:
-        with torch.no_grad():
-            product = None
-            for layer, w in enumerate(weights):
-                product = w.double() if product is None else w.double() @ product
-                for k, v in layer_information(product, w0, config.mi_noise,
-                                              config.n_relevant).items():
-                    arrays[k][:, i, layer] = v
-            train_error[:, i] = ((x @ product.float().transpose(1, 2) - y) ** 2
-                                 ).mean((1, 2)).cpu().numpy()
-            test_error[:, i] = (((product - w0) ** 2).sum((1, 2)) / config.n_inputs
-                                + NOISE_VAR).cpu().numpy()
+        product = None
+        for layer, w in enumerate(weights):
+            product = w if product is None else w @ product
+            for k, v in layer_information(product, w0, config.mi_noise,
+                                          config.n_relevant).items():
+                arrays[k][:, i, layer] = v
+        train_error[:, i] = ((x @ product.transpose(1, 2) - y) ** 2).mean((1, 2)).cpu().numpy()
+        test_error[:, i] = (((product - w0) ** 2).sum((1, 2)) / config.n_inputs
+                            + NOISE_VAR).cpu().numpy()
 
     record(0)
     bar = tqdm(range(1, config.epochs + 1), desc=config.label, disable=not progress,
                mininterval=1.0, unit="epoch")
     for epoch in bar:
         moments = GradientMoments(weights) if epoch in record_at else None
-        order = torch.stack([torch.randperm(config.n_train, generator=g) for g in gens]).to(dev)
+        if batch < config.n_train:    # each member's own order, a new one every epoch
+            order = torch.stack([torch.randperm(config.n_train, generator=g)
+                                 for g in gens]).to(dev)[..., None]
+            xs = torch.gather(x, 1, order.expand(-1, -1, config.n_inputs))
+            ys = torch.gather(y, 1, order)
         for begin in range(0, config.n_train, batch):
-            idx = order[:, begin:begin + batch, None]
-            out = torch.gather(x, 1, idx.expand(-1, -1, config.n_inputs))
-            for w in weights:
-                out = out @ w.transpose(1, 2)
-            loss = 0.5 * ((out - torch.gather(y, 1, idx)) ** 2).mean((1, 2)).sum()
-            minibatch_step(optimizer, loss, moments)
+            product = end_to_end(weights)
+            if batch < config.n_train:
+                g = map_gradient(product, xs[:, begin:begin + batch], ys[:, begin:begin + batch])
+            else:
+                g = product @ sxx - syx
+            if moments is None:
+                descend(weights, g, config.lr)
+                continue
+            grads = gradients(weights, g)
+            for w, gw in zip(weights, grads):
+                w.grad = gw
+            moments.add()
+            for w, gw in zip(weights, grads):
+                w.sub_(gw, alpha=config.lr)
         if moments is not None:
             i = record_at[epoch]
             arrays["grad_mean"][:, i], arrays["grad_std"][:, i], arrays["weight_norm"][:, i] = \
                 moments.norms()
+            for w in weights:
+                w.grad = None
             record(i)
             bar.set_postfix(test_error=f"{test_error[:, i].mean():.3f}", refresh=False)
     bar.close()
@@ -241,82 +315,227 @@ def _compute(config: Config, progress: bool) -> Result:
 
 
 def overtraining(test_error: np.ndarray) -> float:
-    """Rise of the member-averaged test error from its minimum to the end, over the minimum."""
-    mean = test_error.mean(axis=0)
+    """Rise of the member-averaged test error (or loss) from its minimum to the end, as a
+    share of the minimum. Members on axis 0, records on axis 1."""
+    mean = np.nanmean(test_error, axis=0)
     return float(mean[-1] / mean.min() - 1.0)
 
 
-def generalisation_gain(test_error: np.ndarray) -> float:
-    """Share of the initial excess test error (above the noise floor) removed at the best epoch."""
+def generalisation_gain(test_error: np.ndarray, at: str = "best") -> float:
+    """Share of the initial excess test error (above the noise floor) removed.
+
+    ``at="best"``: at the record where the member-averaged test error is lowest (an
+    oracle early stop, chosen on the test error itself); ``at="end"``: at the last
+    record. 1 is the noise floor (a perfect student), 0 no better than the initial
+    near-zero predictor, negative worse than it.
+    """
+    if at not in ("best", "end"):
+        raise ValueError(f"at must be 'best' or 'end', got {at!r}")
     mean = test_error.mean(axis=0) - NOISE_VAR
-    return float(1.0 - mean.min() / mean[0])
+    reached = mean.min() if at == "best" else mean[-1]
+    return float(1.0 - reached / mean[0])
 
 
-COMPRESSION = 0.05
-"""A layer compresses when its mean I(X;T) falls by at least this share of its peak."""
+def rise_to_peak(i_xt: np.ndarray) -> float:
+    """Rise of a member-averaged information curve from the start to its peak, as a share
+    of the peak (0 where the peak is at the start). Shape (members, records)."""
+    mean = np.nanmean(i_xt, axis=0)
+    top = mean.max()
+    return float(1.0 - mean[0] / top) if top > 0 else 0.0
+
+
+FIT_SHARE = 0.99
+"""Fitting has ended once the member-averaged training error has made this share of its
+fall from the first record to the last (the plateau of the training error)."""
+
+WHILE_FITTING = 0.5
+"""Compression happens *while* fitting when at least this share of it is done by then."""
+
+
+def fitting_end(train_error: np.ndarray, share: float = FIT_SHARE) -> int:
+    """Record index at which fitting ends: the first record where the member-averaged
+    training error has made ``share`` of its fall from the first record to the last."""
+    mean = np.nanmean(train_error, axis=0)
+    fall = mean[0] - mean[-1]
+    if not fall > 0:
+        return 0
+    return int(np.argmax(mean[0] - mean >= share * fall))
+
+
+def fall_while_fitting(i_xt: np.ndarray, train_error: np.ndarray,
+                       share: float = FIT_SHARE) -> float:
+    """Share of the compression of a layer done while the network still fits.
+
+    The compression is the fall of the member-averaged I(X;T) (shape (members, records))
+    from its peak (:func:`analysis.stats.relative_fall`) to the last record; the statistic is
+    the part of it done by the record where fitting ends (:func:`fitting_end`), as a share
+    of the whole fall, clipped to [0, 1]: 0 when fitting ended before the peak (all of the
+    compression comes after fitting, as two phases would have it), 1 when the fall is
+    complete when fitting ends. NaN where there is no peak after the start or no fall.
+    """
+    f = stats.relative_fall(i_xt[..., None])
+    peak = int(f.peak[0])
+    mean = np.round(np.nanmean(i_xt, axis=0), 9)
+    drop = mean[peak] - mean[-1]
+    if peak == 0 or not drop > 0:
+        return float("nan")
+    end = fitting_end(train_error, share)
+    if end <= peak:
+        return 0.0
+    return float(np.clip((mean[peak] - mean[end]) / drop, 0.0, 1.0))
+
+
+def _over(n: int) -> str:
+    return f"bootstrap over {n} teachers"
+
+
+def _compression_row(source: str, statement: str, what: str, curve: np.ndarray,
+                     compresses: bool, n_members: int, layer: int = 0) -> Claim:
+    """One row of the book's compression criterion for one layer of ``curve``
+    (members, records, layers): the fall of the member-averaged curve from its peak (after
+    the start) to the end; ``compresses`` chooses the claim (fall >= 5%) or its negation."""
+    f = stats.relative_fall(curve[..., layer:layer + 1])
+    return Claim.test(
+        source, statement,
+        f"fall of mean {what} from its peak to the end, share of the peak",
+        float(f.fall[0]), ">=" if compresses else "<", stats.COMPRESSION,
+        interval=stats.bootstrap(lambda a: stats.layer_fall(a, layer), curve),
+        over=_over(n_members),
+        untestable=("the peak is at the start: no rise to fall from" if f.at_start[0]
+                    else None))
 
 
 def claims(results: dict[str, Result]) -> list[Claim]:
-    """Chapter 8: every linear network generalises, none compresses, and the first overtrains.
+    """Chapter 8: every linear network generalises if stopped early, not at the end of a
+    long run; none compresses; the first (P = Ni) overtrains.
 
-    A network generalises when its best test error removes more than 10% of the excess
-    error of the initial (near-zero) predictor; 0 would mean it never beats predicting 0.
+    A network generalises when it removes more than 10% of the excess test error of the
+    initial (near-zero) predictor (:func:`generalisation_gain`); 0 would mean it never
+    beats predicting 0. Compression is :func:`analysis.stats.largest_fall` over the hidden
+    layers whose peak comes after the start.
     """
     rows = []
     for label, result in results.items():
-        hidden = result["i_xt"][..., :-1]
+        err, hidden = result["test_error"], result["i_xt"][..., :-1]
+        n = len(err)
+        fall = stats.largest_fall(hidden)
         rows += [
-            Claim.test(f"{SOURCE}, Fig. 5", f"{label}: the network generalises.",
-                       "share of the initial excess test error removed at the best epoch",
-                       generalisation_gain(result["test_error"]), ">", 0.1),
-            Claim.test(f"{SOURCE}, Fig. 5", f"{label}: ... without compression.",
-                       "largest fall of mean I(X;T) after its peak, share of the peak, "
-                       "hidden layers",
-                       float(relative_compression(hidden).max()), "<", COMPRESSION),
+            Claim.test(f"{SOURCE}, Fig. 5", f"{label}: the network generalises, stopped early.",
+                       "share of the initial excess test error removed at the best record "
+                       "(oracle early stop on the test error)",
+                       generalisation_gain(err, "best"), ">", 0.1,
+                       interval=stats.bootstrap(generalisation_gain, err), over=_over(n)),
+            Claim.test(f"{SOURCE}, Fig. 5", f"{label}: ... and at the end of training.",
+                       "share of the initial excess test error removed at the last record",
+                       generalisation_gain(err, "end"), ">", 0.1,
+                       interval=stats.bootstrap(lambda e: generalisation_gain(e, "end"), err),
+                       over=_over(n)),
+            Claim.test(f"{SOURCE}, Fig. 5", f"{label}: no hidden layer compresses.",
+                       "largest fall of mean I(X;T) from its peak to the end, share of the "
+                       "peak, hidden layers",
+                       fall, "<", stats.COMPRESSION,
+                       interval=stats.bootstrap(stats.largest_fall, hidden), over=_over(n),
+                       untestable=("every hidden layer peaks at the start"
+                                   if not np.isfinite(fall) else None)),
         ]
     label, first = next(iter(results.items()))
     rows.append(Claim.test(
         f"{SOURCE}, section 4 (Advani & Saxe 2017)",
-        f"{label}: with P = Ni the network overtrains (test error rises after its minimum).",
+        f"{label}: with P = Nᵢ the network overtrains (test error rises after its minimum).",
         "rise of mean test error from its minimum to the end, share of the minimum",
-        overtraining(first["test_error"]), ">=", 0.05))
+        overtraining(first["test_error"]), ">=", 0.05,
+        interval=stats.bootstrap(overtraining, first["test_error"]),
+        over=_over(len(first["test_error"]))))
     return rows
 
 
-def irrelevant_input_claims(result: Result) -> list[Claim]:
-    """Chapter 10: the hidden layer gains information overall and about the relevant inputs,
-    while its information about the irrelevant inputs rises and then falls."""
-    layer = slice(0, 1)
-    irr = result["i_x_irrelevant"][..., layer]
-    mean_irr = irr.mean(axis=0)[:, 0]
-    rise = float(1.0 - mean_irr[0] / mean_irr.max()) if mean_irr.max() > 0 else 0.0
+def irrelevant_input_claims(result: Result, label: str = "") -> list[Claim]:
+    """Chapter 10: the hidden layer's total I(X;T) and its I(X_rel;T) do not compress,
+    while its I(Xᵢᵣᵣ;T) first rises and then falls (Saxe et al. 2018, Fig. 6).
+
+    Every compression row is the book's criterion (:func:`analysis.stats.relative_fall`)
+    with a bootstrap interval over teachers; ``label`` prefixes the statements.
+    """
+    prefix = f"{label}: " if label else ""
+    n = len(result["i_xt"])
+    irr = result["i_x_irrelevant"][..., 0]
     return [
-        Claim.test(f"{SOURCE}, Fig. 6A", "Total I(X;T) of the hidden layer does not compress.",
-                   "fall of mean I(X;T) after its peak, share of the peak",
-                   float(relative_compression(result["i_xt"][..., layer])[0]), "<", COMPRESSION),
-        Claim.test(f"{SOURCE}, Fig. 6B", "I(X_rel;T) grows and does not compress.",
-                   "fall of mean I(X_rel;T) after its peak, share of the peak",
-                   float(relative_compression(result["i_x_relevant"][..., layer])[0]),
-                   "<", COMPRESSION),
-        Claim.test(f"{SOURCE}, Fig. 6C", "I(X_irr;T) first rises ...",
-                   "rise of mean I(X_irr;T) from the start to its peak, share of the peak",
-                   rise, ">", 0.05),
-        Claim.test(f"{SOURCE}, Fig. 6C", "... then falls (compression of the irrelevant inputs).",
-                   "fall of mean I(X_irr;T) after its peak, share of the peak",
-                   float(relative_compression(irr)[0]), ">=", COMPRESSION),
+        _compression_row(f"{SOURCE}, Fig. 6", f"{prefix}total I(X;T) of the hidden layer "
+                         "does not compress.", "I(X;T)", result["i_xt"], False, n),
+        _compression_row(f"{SOURCE}, Fig. 6", f"{prefix}I(Xᵣₑₗ;T) grows and does not "
+                         "compress.", "I(Xᵣₑₗ;T)", result["i_x_relevant"], False, n),
+        Claim.test(f"{SOURCE}, Fig. 6", f"{prefix}I(Xᵢᵣᵣ;T) first rises ...",
+                   "rise of mean I(Xᵢᵣᵣ;T) from the start to its peak, share of the peak",
+                   rise_to_peak(irr), ">", 0.05,
+                   interval=stats.bootstrap(rise_to_peak, irr), over=_over(n)),
+        _compression_row(f"{SOURCE}, Fig. 6", f"{prefix}... then falls (compression of the "
+                         "irrelevant inputs).", "I(Xᵢᵣᵣ;T)", result["i_x_irrelevant"], True,
+                         n),
     ]
+
+
+def while_fitting_claim(result: Result, label: str = "") -> Claim:
+    """Chapter 10: the compression of the irrelevant inputs happens while the network fits,
+    not in a phase after it (Saxe et al. 2018, section 6): at least half of the fall of
+    I(X_irr;T) is done when the training error plateaus (:func:`fall_while_fitting`)."""
+    prefix = f"{label}: " if label else ""
+    irr, train = result["i_x_irrelevant"][..., 0], result["train_error"]
+    value = fall_while_fitting(irr, train)
+    return Claim.test(
+        f"{SOURCE}, section 6", f"{prefix}I(Xᵢᵣᵣ;T) compresses while the network fits, "
+        "not after.",
+        f"share of the fall of mean I(Xᵢᵣᵣ;T) done when the mean training error has made "
+        f"{FIT_SHARE:.0%} of its fall",
+        value, ">=", WHILE_FITTING,
+        interval=stats.bootstrap(fall_while_fitting, irr, train), over=_over(len(irr)),
+        untestable=("I(Xᵢᵣᵣ;T) has no fall after a peak to time" if not np.isfinite(value)
+                    else None))
+
+
+def accuracy_drop(accuracy: np.ndarray) -> float:
+    """Fall of the member-averaged accuracy (members, records) from its best record to the
+    last, in accuracy units (0.01 = one percentage point)."""
+    mean = np.nanmean(accuracy, axis=0)
+    return float(np.nanmax(mean) - mean[-1])
+
+
+ACCURACY_DROP = 0.01
+"""Overfitting in accuracy: the test accuracy ends at least one percentage point below its
+best."""
 
 
 def overfitting_claims(result: Result) -> list[Claim]:
     """Chapter 10, second part: the tanh 12-bit network on little data (an
     :func:`information_plane.run` result) overfits while its hidden layers compress, so
-    compression does not imply generalisation (Saxe et al. 2018, section 6)."""
-    hidden = result["i_xt"][..., :-1]
-    return [
+    compression does not imply generalisation (Saxe et al. 2018, section 6).
+
+    Overfitting is read in the test loss (a rise of at least 5% from its minimum) and,
+    where the result has ``test_acc``, in the test accuracy (a fall of at least
+    :data:`ACCURACY_DROP` from its best); compression is the book's criterion over the
+    hidden layers (:func:`analysis.stats.largest_fall`).
+    """
+    hidden, loss = result["i_xt"][..., :-1], result["test_loss"]
+    n = len(loss)
+    fall = stats.largest_fall(hidden)
+    over = f"bootstrap over {n} seeds"
+    rows = [
         Claim.test(f"{SOURCE}, section 6", "tanh on 30% of the data overfits ...",
                    "rise of mean test loss from its minimum to the end, share of the minimum",
-                   overtraining(result["test_loss"]), ">=", 0.05),
+                   overtraining(loss), ">=", 0.05,
+                   interval=stats.bootstrap(overtraining, loss), over=over),
         Claim.test(f"{SOURCE}, section 6", "... while its hidden layers compress.",
-                   "largest fall of mean hidden I(X;T) after its peak, share of the peak",
-                   float(relative_compression(hidden).max()), ">=", COMPRESSION),
+                   "largest fall of mean binned I(X;T) from its peak to the end, share of the "
+                   "peak, hidden layers",
+                   fall, ">=", stats.COMPRESSION,
+                   interval=stats.bootstrap(stats.largest_fall, hidden), over=over,
+                   untestable=("every hidden layer peaks at the start"
+                               if not np.isfinite(fall) else None)),
     ]
+    if "test_acc" in result.arrays:
+        acc = result["test_acc"]
+        rows.insert(1, Claim.test(
+            f"{SOURCE}, section 6", "... in test accuracy too ...",
+            "fall of mean test accuracy from its best record to the end",
+            accuracy_drop(acc), ">=", ACCURACY_DROP,
+            interval=stats.bootstrap(accuracy_drop, acc), over=over, digits=3))
+    return rows
