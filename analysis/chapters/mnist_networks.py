@@ -20,17 +20,17 @@ class Parameters(Chapter):
     dataset: ImageSet = "mnist"
     activations: Annotated[list[Activation], Field(min_length=1)] = dataclasses.field(
         default_factory=lambda: ["tanh", "relu"])
-    saxe_seeds: Count = 2
+    saxe_seeds: Count = 3
     saxe_epochs: Count = 150
-    saxe_n_records: Count = 15
+    saxe_n_records: Count = 20
     saxe_lr: Positive = 0.1
     saxe_batch_size: BatchSize = 128
     kde_var: Positive = 0.1
     bin_size: Positive = 0.5
     mi_inputs: AllOr[mn.MIInputs] = 1000
-    cnn_seeds: Count = 2
+    cnn_seeds: Count = 3
     cnn_epochs: Count = 60
-    cnn_n_records: Count = 20
+    cnn_n_records: Count = 12
     beta: Positive = 0.2
     cnn_dense: list[Count] = dataclasses.field(default_factory=lambda: [32, 8])
     cnn_mi_inputs: mn.MIInputs = 200

@@ -94,29 +94,45 @@ def test_identical_minibatches_have_zero_std():
 
 
 def test_run_shapes_and_learning(small):
-    assert small["epochs"].tolist() == [0, 1, 2, 3]
+    # log-spaced steps over 60 (4 points: 1, 3.9, 15.3, 60, truncated) and the starts of
+    # the 3 epochs of 20 steps
+    assert small["steps"].tolist() == [0, 1, 3, 15, 20, 40, 60]
+    assert small["epoch_record"].tolist() == [1, 0, 0, 0, 1, 1, 1]
+    assert small["log_record"].tolist() == [1, 1, 1, 1, 0, 0, 1]
     for key in ("grad_mean", "grad_std", "weight_norm"):
-        assert small[key].shape == (2, 4, 6) and np.isfinite(small[key]).all(), key
+        assert small[key].shape == (2, 7, 6) and np.isfinite(small[key]).all(), key
     assert small["train_loss"][:, -1].mean() < small["train_loss"][:, 0].mean()
     assert small.meta["sizes"] == [3482, 614]  # 85% of 4096
-    assert small.meta["data"]["kind"] == "generated"
+    assert small.meta["data"]["kind"] == "generated" and small.meta["steps_per_epoch"] == 20
 
 
 def test_run_is_reproducible_and_training_ignores_the_record_schedule(small):
     again = gn.run(SMALL, progress=False, use_cache=False)
     for key in ("grad_mean", "grad_std", "test_acc"):
         assert np.array_equal(small[key], again[key]), key
-    # the weights after each epoch depend only on the training stream
-    sparse = gn.run(replace(SMALL, n_records=1), progress=False, use_cache=False)
-    assert sparse["epochs"].tolist() == [0, 1, 3]
+    # the weights after each step depend only on the training stream
+    sparse = gn.run(replace(SMALL, n_records=1, every_epoch=False), progress=False,
+                    use_cache=False)
+    assert sparse["steps"].tolist() == [0, 1, 60]
     assert np.array_equal(sparse["weight_norm"][:, -1], small["weight_norm"][:, -1])
 
 
 def test_one_pass_epochs():
     r = gn.run(replace(SMALL, steps_per_epoch=None, batch_size=1000, epochs=1, n_records=1),
                progress=False, use_cache=False)
-    assert r["epochs"].tolist() == [0, 1]
-    assert np.all(r["weight_norm"][:, 1] != r["weight_norm"][:, 0])
+    assert r.meta["steps_per_epoch"] == 3  # 3482 // 1000
+    assert r["steps"].tolist() == [0, 1, 3]
+    assert np.all(r["weight_norm"][:, -1] != r["weight_norm"][:, 0])
+
+
+def test_record_schedule_joins_log_spaced_steps_and_epoch_starts():
+    steps, log, epoch = gn.record_schedule(16, 5, 5)
+    # 5 log-spaced points over [1, 16]: 1, 2, 4, 8, 16; epochs of 5 steps start at 0..15
+    assert steps.tolist() == [0, 1, 2, 4, 5, 8, 10, 15, 16]
+    assert steps[log].tolist() == [0, 1, 2, 4, 8, 16]
+    assert steps[epoch].tolist() == [0, 5, 10, 15]
+    steps, log, epoch = gn.record_schedule(16, 5, None)
+    assert steps.tolist() == [0, 1, 2, 4, 8, 16] and log.all() and not epoch.any()
 
 
 def test_cache_key_changes_with_the_data(monkeypatch, small):
@@ -134,30 +150,101 @@ def test_cache_key_changes_with_the_data(monkeypatch, small):
     assert gn.run(SMALL, progress=False).meta["cache"]["status"] == "computed"
 
 
-def _result(ratios: list[float], epochs: list[int], steps: int = 100) -> Result:
-    r = np.asarray(ratios)[None, :, None]
-    return Result("t", {"steps_per_epoch": steps, "dataset": "mnist"},
-                  {"epochs": np.asarray(epochs), "grad_mean": r, "grad_std": np.ones_like(r)})
+# --- statistics, against hand-computed cases --------------------------------------------
+
+def test_epoch_statistics_average_norms_over_members_then_divide():
+    # records at steps 0, 5, 10, 20, 30; epochs of 10 steps start at 0, 10, 20, 30
+    epoch = np.array([1, 0, 1, 1, 1], bool)
+    mean = np.array([[3, 2, 0.5, 2.0, 0.2], [3, 2, 0.7, 0.4, 0.2]])[:, :, None]
+    std = np.ones_like(mean)
+    # member-averaged |mean| at the epoch starts after the first: 0.6, 1.2, 0.2
+    assert gn.epoch_snr(mean, std, epoch) == pytest.approx([0.6, 1.2, 0.2])
+    assert gn.noise_dominated_share(mean, std, epoch) == pytest.approx(2 / 3)
+    assert gn.snr_after_one_epoch(mean, std, epoch) == pytest.approx(0.6)
+    # averaging ratios instead would give (2.0 + 0.4) / 2 = 1.2 at the third record too;
+    # with unequal stds it differs: norms are averaged first
+    std2 = std.copy()
+    std2[1, 3] = 4.0        # member 2's std at step 20
+    assert gn.epoch_snr(mean, std2, epoch)[1] == pytest.approx(1.2 / 2.5)
 
 
-def test_drift_steps():
-    assert gn.drift_steps(_result([3.0, 2.0, 0.5, 0.3], [0, 1, 2, 5], steps=10)) == 20
-    assert np.isnan(gn.drift_steps(_result([0.9, 2.0, 0.5], [0, 1, 2])))  # no drift at start
-    assert np.isnan(gn.drift_steps(_result([3.0, 2.0, 1.5], [0, 1, 2])))  # drift never ends
+def test_plateau_step_is_where_90_percent_of_the_fall_is_made():
+    steps = np.array([0, 1, 2, 4, 8, 16])
+    acc = np.array([[0.1, 0.5, 0.8, 0.9, 0.91, 0.905]])
+    # error 0.9, 0.5, 0.2, 0.1, 0.09, 0.095: fall to the lowest 0.81; 90% of it leaves
+    # 0.171 -> first reached at step 4 (error 0.1)
+    assert gn.plateau_step(steps, acc) == 4
+    assert gn.plateau_step(steps, acc, share=0.5) == 2      # 0.9 - 0.405 = 0.495
+    assert np.isnan(gn.plateau_step(steps, np.full((1, 6), 0.3)))
 
 
-def test_claims_read_the_first_layer_ratio():
-    noisy = _result([3.0, 0.5, 0.4, 0.3], [0, 1, 2, 5])
-    drifting = _result([3.0, 2.0, 1.5, 0.3], [0, 1, 2, 5])
-    fine = _result([3.0, 2.0, 0.5, 0.3], [0, 1, 2, 5], steps=10)
-    rows = gn.claims({"mnist": noisy, "other": drifting}, spherical=drifting, fine=fine)
-    verdicts = [c.passes for c in rows]
-    assert verdicts == [True, True, False, False, True, True, True]
-    assert rows[4].value == 20
-    late = _result([3.0, 2.0, 2.0, 0.3], [0, 1, 9, 12], steps=10)
-    assert not gn.claims({}, fine=late)[0].passes  # 120 steps: longer than an epoch
-    assert rows[0].value == 1.0 and rows[2].value == pytest.approx(1 / 3)
-    assert gn.snr(noisy).tolist() == [3.0, 0.5, 0.4, 0.3]
+def _phases(first_drift: int, n: int = 30, layers: int = 3) -> tuple[np.ndarray, ...]:
+    """Steps 0..n; layer 0 has SNR 4 at steps 1..first_drift and 1/4 after; layer 1 is
+    below 1 throughout; the last (output) layer drifts throughout."""
+    steps = np.arange(n + 1)
+    snr = np.full((n + 1, layers), 4.0)
+    snr[first_drift + 1:, 0] = 0.25
+    snr[:, 1] = 0.25
+    mean = np.stack([snr, snr])            # two identical members
+    return steps, mean, np.ones_like(mean)
+
+
+def test_transitions_use_the_book_statistic():
+    steps, mean, std = _phases(15)
+    # log SNR = +log 4 at steps 1..15, -log 4 from 16; a centred window of 9 records is
+    # positive while it holds 5 of the first kind: centred on step 15 (steps 11..19: 5
+    # positive) it is, on step 16 (12..20: 4 positive) it is not -> transition at 16
+    trans = gn.transitions(steps, mean, std)
+    assert trans[0] == 16 and np.isnan(trans[1]) and np.isnan(trans[2])
+    assert gn.transition_share(steps, mean, std) == 0.5   # hidden layers 0 and 1
+
+
+def test_plateau_mismatch_compares_transition_and_plateau_in_log2():
+    steps, mean, std = _phases(15)
+    acc = np.zeros((2, 31))
+    acc[:, 8:] = 1.0                      # the error falls at once at step 8
+    assert gn.plateau_mismatch(steps, mean, std, acc) == pytest.approx(1.0)  # 16 vs 8
+    acc = np.zeros((2, 31))
+    acc[:, 16:] = 1.0
+    assert gn.plateau_mismatch(steps, mean, std, acc) == pytest.approx(0.0)
+    steps, mean, std = _phases(30)        # drift never ends: no transition
+    assert np.isnan(gn.plateau_mismatch(steps, mean, std, acc))
+
+
+def _result(snr_first: list[float], steps: list[int], epoch: list[int],
+            members: int = 3) -> Result:
+    r = np.tile(np.asarray(snr_first, float)[None, :, None], (members, 1, 4))
+    return Result("t", {"steps_per_epoch": 10, "dataset": "mnist"},
+                  {"steps": np.asarray(steps), "log_record": np.ones(len(steps), bool),
+                   "epoch_record": np.asarray(epoch, bool), "grad_mean": r,
+                   "grad_std": np.ones_like(r), "test_acc": np.ones(r.shape[:2])})
+
+
+def test_replication_rows_decide_with_intervals_and_name_missing_data():
+    noisy = _result([3.0, 0.5, 0.4, 0.3], [0, 10, 20, 30], [1, 1, 1, 1])
+    drifting = _result([3.0, 2.0, 0.5, 0.3], [0, 10, 20, 30], [1, 1, 1, 1])
+    rows = gn.replication_rows("MNIST", noisy) + gn.replication_rows("X", drifting)
+    assert [c.verdict for c in rows] == ["supported", "supported",
+                                         "not supported", "not supported"]
+    assert rows[0].value == 1.0 and rows[1].value == pytest.approx(0.5)
+    assert rows[2].value == pytest.approx(2 / 3) and (rows[2].low, rows[2].high) == (
+        pytest.approx(2 / 3), pytest.approx(2 / 3))     # identical members
+    assert rows[0].interval == "bootstrap over 3 seeds"
+    missing = gn.replication_rows("CIFAR-100", None)
+    assert [c.verdict for c in missing] == ["not testable"] * 2
+    assert missing[0].reason == "the CIFAR-100 files are not present here"
+    assert all(c.source == gn.BLOG for c in rows + missing)
+    assert gn.replication_rows("F", noisy, source=gn.EXTENSION)[0].source == gn.EXTENSION
+
+
+def test_claims_attribute_rows_and_keep_missing_datasets():
+    noisy = _result([3.0, 0.5, 0.4, 0.3], [0, 10, 20, 30], [1, 1, 1, 1])
+    rows = gn.claims({"mnist": noisy}, ["cifar100"], noisy, {"Fashion-MNIST": noisy})
+    sources = [c.source for c in rows]
+    assert sources == [gn.BLOG] * 4 + [gn.SZT, gn.BLOG] * 2 + [gn.EXTENSION] * 2
+    assert rows[2].statement.startswith("CIFAR-100") and rows[2].verdict == "not testable"
+    # no drift at all under this measurement: no transition, the plateau row not testable
+    assert rows[4].value == 0.0 and rows[5].verdict == "not testable"
 
 
 def test_run_datasets_leaves_out_missing_files(tmp_path, monkeypatch):

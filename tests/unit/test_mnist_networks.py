@@ -184,30 +184,90 @@ def test_cnn_run_is_reproducible(cnn):
 
 # --- verdicts -------------------------------------------------------------------------
 
-def _curves(peak_then: list[list[float]]) -> np.ndarray:
-    return np.asarray(peak_then, dtype=float).T[None]  # (1 member, epochs, layers)
+def _curves(peak_then: list[list[float]], members: int = 1) -> np.ndarray:
+    """(members, records, layers) from one curve per layer, the same for every member."""
+    one = np.asarray(peak_then, dtype=float).T[None]
+    return np.repeat(one, members, axis=0)
+
+
+def test_layer_falls_follow_the_book_criterion():
+    # layer 1 rises to 2 and ends at 1.5: a fall of 25% after a peak past the start;
+    # layer 2 is highest at the start (falls 50%, but has no fitting to compress after)
+    i_xt = np.stack([_curves([[1, 2, 1.5], [2, 1, 1]])[0],
+                     _curves([[1, 2, 1.0], [2, 1, 1]])[0]])   # member 2: layer 1 falls 50%
+    fall, low, high, at_start = mn.layer_falls(i_xt)
+    # member-averaged: layer 1 = [1, 2, 1.25] -> 0.375; layer 2 = [2, 1, 1] -> 0.5
+    assert fall == pytest.approx([0.375, 0.5]) and at_start.tolist() == [False, True]
+    # resampling two members: both first (0.25), both second (0.5) or one of each (0.375)
+    assert low[0] == pytest.approx(0.25) and high[0] == pytest.approx(0.5)
+    assert mn.compressing(i_xt).tolist() == [True, False]
+
+
+def test_silhouette_rise_and_share_of_rising_layers():
+    i_xt = _curves([[1, 3, 2.0], [1, 2, 2.0], [1, 2, 1.9]])  # falls 33%, 0%, 5%
+    sil = _curves([[0.1, 0.2, 0.6], [0.1, 0.3, 0.2], [0.5, 0.4, 0.1]])
+    # from each layer's peak (record 1): +0.4, -0.1, -0.3
+    assert mn.silhouette_rise(i_xt, sil) == pytest.approx([0.4, -0.1, -0.3])
+    assert mn.compressing(i_xt).tolist() == [True, False, True]
+    assert mn.rising_share(i_xt, sil) == 0.5           # layers 1 and 3 compress; 1 rises
+    assert np.isnan(mn.rising_share(_curves([[1, 2, 2.0]]), _curves([[0, 1, 2.0]])))
+
+
+def test_spearman_from_the_peak_needs_four_records():
+    i_xt = _curves([[1, 3, 2.5, 2, 1], [1, 2, 3, 4, 3]])
+    sil = _curves([[0, 0.1, 0.2, 0.3, 0.5], [0, 0.1, 0.2, 0.3, 0.5]])
+    rho = mn.spearman_from_peak(i_xt, sil)
+    # layer 1: from its peak (record 1) I(X;T) falls on 4 records while the silhouette
+    # rises: rho = -1; layer 2 peaks at record 3: 2 records left, too few
+    assert rho[0] == pytest.approx(-1.0) and np.isnan(rho[1])
+    assert mn.median_spearman(i_xt, sil) == pytest.approx(-1.0)
 
 
 def test_saxe_claims():
-    falling_last = _curves([[1, 2, 2], [1, 2, 3], [1, 2, 1]])   # layers 1-2 flat, 3 falls
-    flat = _curves([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
+    falling_last = _curves([[1, 2, 2], [1, 2, 3], [1, 2, 1]], members=2)  # output falls 50%
+    flat = _curves([[1, 2, 3], [1, 2, 3], [1, 2, 3]], members=2)
+    ceiling = _curves([[3, 3, 3], [3, 3, 3], [3, 3, 3]], members=2)
     tanh = Result("t", {}, {"i_xt_kde_upper": falling_last})
     relu = Result("r", {}, {"i_xt_kde_upper": flat})
     rows = mn.saxe_claims({"tanh": tanh, "relu": relu}, estimators=("kde_upper",))
-    assert [c.passes for c in rows] == [True, True, True]
-    assert rows[0].value == 0.5
+    assert [c.verdict for c in rows] == ["supported"] * 3
+    assert rows[0].value == 0.5 and (rows[0].low, rows[0].high) == (0.5, 0.5)
+    assert rows[0].source == "Saxe et al. 2018, Fig. 1C"
+    assert rows[2].source == "Saxe et al. 2018, Fig. 1D"
     rows = mn.saxe_claims({"tanh": relu, "relu": tanh}, estimators=("kde_upper",))
-    assert [c.passes for c in rows] == [False, True, False]
+    assert [c.verdict for c in rows] == ["not supported", "supported", "not supported"]
+    # at the ceiling from the start: no layer can show fitting-then-compression
+    rows = mn.saxe_claims({"tanh": Result("c", {}, {"i_xt_bin": ceiling})},
+                          estimators=("bin",))
+    assert [c.verdict for c in rows] == ["not testable"] * 2
+    assert "highest at initialisation" in rows[1].reason
 
 
 def test_cnn_claims():
-    i_xt = _curves([[1, 3, 2.0], [1, 2, 2]])            # layer 1 compresses by a third
-    sil = _curves([[0.1, 0.2, 0.6], [0.1, 0.3, 0.2]])   # and its silhouette rises
-    acc = np.array([[0.5, 0.95]])
+    i_xt = _curves([[1, 3, 2.0], [1, 2, 2]], members=2)      # layer 1 compresses by a third
+    sil = _curves([[0.1, 0.2, 0.6], [0.1, 0.3, 0.2]], members=2)  # and its silhouette rises
+    acc = np.array([[0.5, 0.95], [0.5, 0.93]])
     r = Result("c", {"beta": 0.1}, {"i_xt": i_xt, "silhouette": sil, "test_acc": acc})
     rows = mn.cnn_claims(r)
-    assert [c.passes for c in rows[:3]] == [True, True, True]
-    assert mn.silhouette_rise(r).tolist() == pytest.approx([0.4, -0.1])
+    assert [c.verdict for c in rows] == ["supported", "supported", "supported",
+                                         "not testable"]      # 2 records after the peak
+    assert rows[0].value == pytest.approx(0.94)
+    assert (rows[0].low, rows[0].high) == (pytest.approx(0.93), pytest.approx(0.95))
+    assert rows[3].reason == "fewer than 4 records after the peak"
     falling = Result("c", {"beta": 0.1}, {"i_xt": i_xt, "silhouette": sil[:, ::-1],
                                           "test_acc": acc})
-    assert not mn.cnn_claims(falling)[2].passes
+    assert mn.cnn_claims(falling)[2].verdict == "not supported"
+    flat = Result("c", {"beta": 0.1}, {"i_xt": _curves([[1, 2, 3]], 2),
+                                       "silhouette": sil[..., :1], "test_acc": acc})
+    assert [c.verdict for c in mn.cnn_claims(flat)[1:]] == [
+        "not supported", "not testable", "not testable"]
+
+
+def test_signed_inputs_map_pixels_to_minus_one_one():
+    rng = np.random.default_rng(0)
+    images = ImageData("toy", rng.random((6, 1, 2, 2), dtype=np.float32), np.arange(6) % 2,
+                       rng.random((2, 1, 2, 2), dtype=np.float32), np.arange(2) % 2,
+                       {"kind": "test", "files": {}})
+    plain, signed = mn.image_task(images), mn.image_task(images, signed=True)
+    assert np.allclose(signed.data.x, 2 * plain.data.x - 1)
+    assert mn.SaxeConfig().signed_inputs and plain.data.x.min() >= 0
