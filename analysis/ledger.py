@@ -138,38 +138,67 @@ def ledger_markdown(root: Path, profile: str = "default") -> str:
     return intro + "\n" + "\n\n".join(sections) + "\n"
 
 
+def _chapter_table(root: Path, chapters: list[dict], link_prefix: str) -> tuple[list[str], list[dict]]:
+    """Markdown table lines of ``chapters`` (one-line claim, verdict marks) and their rows."""
+    lines = ["| chapter | the claim put to the test | verdicts |", "|---|---|---|"]
+    every = []
+    for chapter in chapters:
+        notebook = root / f"{chapter['file']}.ipynb"
+        rows = chapter_rows(notebook)
+        every += rows
+        marks = " ".join(f"{n} {MARK[v]}" for v, n in counts(rows).items() if n)
+        title = chapter.get("title", notebook.stem)
+        lines.append(f"| [{title}]({link_prefix}{notebook.stem}.ipynb) | "
+                     f"{chapter_claim(notebook).replace('|', '/')} | {marks} |")
+    return lines, every
+
+
+def _marks_legend() -> str:
+    return "Verdict marks: " + ", ".join(f"{MARK[v]} {v}" for v in VERDICTS) + "."
+
+
 def chapter_list(root: Path) -> str:
     """The landing page's chapter list: one-line claims and verdict counts, computed."""
     lines, every = [], []
     for caption, chapters in _chapters(root):
-        lines += [f"**{caption}**", "", "| chapter | the claim put to the test | verdicts |",
-                  "|---|---|---|"]
-        for chapter in chapters:
-            notebook = root / f"{chapter['file']}.ipynb"
-            rows = chapter_rows(notebook)
-            every += rows
-            marks = " ".join(f"{n} {MARK[v]}" for v, n in counts(rows).items() if n)
-            title = chapter.get("title", notebook.stem)
-            lines.append(f"| [{title}](chapters/{notebook.stem}.ipynb) | "
-                         f"{chapter_claim(notebook).replace('|', '/')} | {marks} |")
-        lines.append("")
+        table, rows = _chapter_table(root, chapters, "chapters/")
+        lines += [f"**{caption}**", "", *table, ""]
+        every += rows
     head = (f"**{len(every)} claims tested: {count_text(every)}** — see the "
-            "{doc}`ledger`. Verdict marks: " + ", ".join(f"{MARK[v]} {v}" for v in VERDICTS)
-            + ".\n")
+            "{doc}`ledger`. " + _marks_legend() + "\n")
     return "\n".join([START, head, *lines, END])
 
 
-def write_ledger(root: Path, profile: str = "default") -> Path:
-    """Regenerate ``book/ledger.md`` and the chapter list of ``book/intro.md`` under ``root``."""
-    path = root / "book" / "ledger.md"
-    path.write_text(ledger_markdown(root, profile))
-    intro = root / "book" / "intro.md"
-    text = intro.read_text()
-    block = chapter_list(root)
+def part_list(root: Path, chapters: list[dict]) -> str:
+    """A part page's block: its chapters' one-line claims and verdict counts, computed."""
+    table, rows = _chapter_table(root, chapters, "../chapters/")
+    head = (f"**In this part, {len(rows)} claims: {count_text(rows)}** — every row is in "
+            "the {doc}`ledger <../ledger>`. " + _marks_legend() + "\n")
+    return "\n".join([START, head, *table, END])
+
+
+def _replace_block(path: Path, block: str) -> None:
+    """Put ``block`` between the markers of the page at ``path`` (appended if none)."""
+    text = path.read_text()
     if START in text and END in text:
         text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text,
                       flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    intro.write_text(text)
+    path.write_text(text)
+
+
+def write_ledger(root: Path, profile: str = "default") -> Path:
+    """Regenerate ``book/ledger.md``, the chapter list of ``book/intro.md`` and the
+    chapter block of every part page (a TOC entry whose sections are chapters) under
+    ``root``."""
+    path = root / "book" / "ledger.md"
+    path.write_text(ledger_markdown(root, profile))
+    _replace_block(root / "book" / "intro.md", chapter_list(root))
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    for part in toc.get("parts", []):
+        for entry in part.get("chapters", []):
+            chapters = [c for c in _entries(entry.get("sections", [])) if "/chapters/" in c["file"]]
+            if chapters and "/chapters/" not in entry["file"]:
+                _replace_block(root / f"{entry['file']}.md", part_list(root, chapters))
     return path

@@ -7,7 +7,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from analysis import cli
 from analysis.claims import Claim, show_verdicts
 from analysis.ledger import (END, START, chapter_claim, chapter_list, chapter_rows,
-                             ledger_markdown, write_ledger)
+                             ledger_markdown, part_list, write_ledger)
 
 CLAIMS = [
     Claim.test("Paper A 2017, Fig. 3", "Layers compress.", "fall of I(X;T) | share", 0.83,
@@ -55,6 +55,8 @@ def book(tmp_path):
                 {"file": "book/chapters/02_b", "title": "2. B"}]}]}]}
     (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc))
     (tmp_path / "book" / "intro.md").write_text("# Intro\n\nText.\n")
+    (tmp_path / "book" / "parts").mkdir()
+    (tmp_path / "book" / "parts" / "a.md").write_text("# Part A\n\nWhat it claims.\n")
     return tmp_path
 
 
@@ -80,9 +82,25 @@ def test_the_landing_page_lists_every_chapter_with_its_claim_and_counts(book):
     assert chapter_list(book) in (book / "book" / "intro.md").read_text()
 
 
+def test_a_part_page_gets_its_own_chapters_and_counts(book):
+    write_ledger(book)
+    write_ledger(book)
+    page = (book / "book" / "parts" / "a.md").read_text()
+    assert page.startswith("# Part A\n\nWhat it claims.") and page.count(START) == 1
+    assert "| [2. B](../chapters/02_b.ipynb) | The one-line claim. | 1 ✗ 1 ? 1 – |" in page
+    assert "**In this part, 4 claims: 1 supported, 1 not supported" in page
+
+
 def test_committed_ledger_and_landing_page_are_what_the_executed_chapters_give():
     committed = (cli.ROOT / "book" / "ledger.md").read_text()
     assert committed == ledger_markdown(cli.ROOT), \
         "book/ledger.md is stale: run python -m analysis ledger"
     assert chapter_list(cli.ROOT) in (cli.ROOT / "book" / "intro.md").read_text(), \
         "book/intro.md's chapter list is stale: run python -m analysis ledger"
+    toc = yaml.safe_load((cli.ROOT / "_toc.yml").read_text())
+    for part in toc["parts"]:
+        for entry in part["chapters"]:
+            if entry.get("sections") and "/chapters/" not in entry["file"]:
+                block = part_list(cli.ROOT, entry["sections"])
+                assert block in (cli.ROOT / f"{entry['file']}.md").read_text(), \
+                    f"{entry['file']}.md's chapter block is stale: run python -m analysis ledger"
