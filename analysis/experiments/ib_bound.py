@@ -10,13 +10,14 @@ the IB equations at that beta.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
 from .. import stats
-from ..cache import Result
+from ..cache import Result, cached
 from ..claims import Claim
 from ..data import load_spherical
 from ..info.binning import RangeBins, original_bins, row_ids
@@ -74,8 +75,21 @@ def cluster_ids(activations: np.ndarray, n_bins: int = 30, binning: str = "fixed
 
 def fit_layers(result: Result, betas: np.ndarray | None = None) -> LayerFit:
     """The IB curve of the run's task (over ``betas``) and every converged layer's
-    distance to it, beta* (over ``betas`` and infinity) and residuals at beta*."""
+    distance to it, beta* (over ``betas`` and infinity) and residuals at beta*.
+
+    The fit is cached under the run's own cache key and the grid, so it follows any change
+    of the run (parameters, data, training code) and of this module; a run that was not
+    cached is fitted afresh.
+    """
     betas = beta_grid() if betas is None else np.asarray(betas, dtype=np.float64)
+    run = (result.meta.get("cache") or {}).get("path")
+    if run is None:
+        return _unpack(_fit(result, betas))
+    key = {"run": Path(run).stem, "betas": betas.tolist()}
+    return _unpack(cached("ib_fit", key, lambda: _fit(result, betas)))
+
+
+def _fit(result: Result, betas: np.ndarray) -> Result:
     data = load_spherical(result.config["data"])
     n = data.n_samples
     p_x = np.full(n, 1.0 / n)
@@ -91,10 +105,21 @@ def fit_layers(result: Result, betas: np.ndarray | None = None) -> LayerFit:
             beta[m, layer] = layer_beta(p_x, data.p_y_given_x, t, grid)[0]
             encoder[m, layer], decoder[m, layer] = self_consistency(
                 p_x, data.p_y_given_x, t, beta[m, layer])
+    arrays = {"curve_betas": curve.betas, "curve_i_xt": curve.i_xt,
+              "curve_i_ty": curve.i_ty, "curve_i_xy": np.array(curve.i_xy),
+              "i_xt": i_xt, "i_ty": i_ty, "beta": beta, "encoder_kl": encoder,
+              "decoder_kl": decoder}
+    return Result("ib_fit", {"betas": betas.tolist()}, arrays)
+
+
+def _unpack(fit: Result) -> LayerFit:
+    curve = IBCurve(betas=fit["curve_betas"], i_xt=fit["curve_i_xt"], i_ty=fit["curve_i_ty"],
+                    i_xy=float(fit["curve_i_xy"]))
+    i_xt, i_ty = fit["i_xt"], fit["i_ty"]
     return LayerFit(curve=curve, i_xt=i_xt, i_ty=i_ty,
                     distance=distance_to_curve(curve, i_xt, i_ty),
-                    below=curve.value_at(i_xt) - i_ty, beta=beta,
-                    encoder_kl=encoder, decoder_kl=decoder)
+                    below=curve.value_at(i_xt) - i_ty, beta=fit["beta"],
+                    encoder_kl=fit["encoder_kl"], decoder_kl=fit["decoder_kl"])
 
 
 def largest_mean(values: np.ndarray) -> float:

@@ -172,6 +172,14 @@ def test_ib_bound_fit_on_a_short_run(tmp_path, monkeypatch):
     assert np.all(fit.encoder_kl[:, 0] > 9.0)
     rows = ib_bound.claims(fit)
     assert len(rows) == 3 and rows[0].verdict == NOT_SUPPORTED
+    # the fit is cached under the run's key: a second fit reads it back, the same values
+    again = ib_bound.fit_layers(result, betas=np.geomspace(0.1, 1e4, 80))
+    assert len(list(tmp_path.glob("ib_fit-*.npz"))) == 1
+    for name in ("distance", "below", "beta", "encoder_kl", "decoder_kl"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(fit, name))
+    # another grid is another fit
+    ib_bound.fit_layers(result, betas=np.geomspace(0.1, 1e4, 40))
+    assert len(list(tmp_path.glob("ib_fit-*.npz"))) == 2
 
 
 def test_beta_ties_at_infinity_make_the_correlation_untestable():
