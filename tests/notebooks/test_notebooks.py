@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from analysis import cli
+from analysis.claims import VERDICTS
 from analysis.execute import Run
 
 NAMES = cli.notebook_names()
@@ -43,7 +44,7 @@ def test_smoke_execution_reproduces_reference_verdicts(name, tmp_path):
     executed = nbformat.read(out, as_version=4)
     reference = nbformat.read(cli.REFERENCES / f"{name}.ipynb", as_version=4)
     verdicts = verdict_text(executed)
-    assert "supported" in verdicts
+    assert any(v in verdicts for v in VERDICTS)   # a verdict table was printed
     assert verdicts == verdict_text(reference)
 
 
