@@ -41,6 +41,31 @@ def _row_entropies(pyx: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def _table_entropies(count: np.ndarray, first: np.ndarray, mass: np.ndarray,
+                     h_row: np.ndarray, n: int) -> tuple[float, float]:
+    """H(T) and H(Y|T) in bits from a filled table: per slot the count of its code, the
+    first input holding it and its label mass; ``n`` equiprobable inputs."""
+    size, n_classes = mass.shape
+    sum_clogc = 0.0
+    h_y_t = 0.0
+    for s in range(size):
+        k = count[s]
+        if k == 0:
+            continue
+        if k == 1:
+            h_y_t += h_row[first[s]]
+            continue
+        sum_clogc += k * np.log2(k)
+        h_q = 0.0
+        for c in range(n_classes):
+            q = mass[s, c] / k
+            if q > 0.0:
+                h_q -= q * np.log2(q)
+        h_y_t += k * h_q
+    return np.log2(n) - sum_clogc / n, h_y_t / n
+
+
 @njit(cache=True)
 def _entropies(keys: np.ndarray, pyx: np.ndarray, h_row: np.ndarray) -> tuple[float, float]:
     """H(T) and H(Y|T) in bits of the rows' keys, inputs equiprobable.
@@ -67,23 +92,7 @@ def _entropies(keys: np.ndarray, pyx: np.ndarray, h_row: np.ndarray) -> tuple[fl
         count[s] += 1
         for c in range(n_classes):
             mass[s, c] += pyx[i, c]
-    sum_clogc = 0.0
-    h_y_t = 0.0
-    for s in range(size):
-        k = count[s]
-        if k == 0:
-            continue
-        if k == 1:
-            h_y_t += h_row[first[s]]
-            continue
-        sum_clogc += k * np.log2(k)
-        h_q = 0.0
-        for c in range(n_classes):
-            q = mass[s, c] / k
-            if q > 0.0:
-                h_q -= q * np.log2(q)
-        h_y_t += k * h_q
-    return np.log2(n) - sum_clogc / n, h_y_t / n
+    return _table_entropies(count, first, mass, h_row, n)
 
 
 @njit(parallel=True, cache=True)
@@ -208,23 +217,7 @@ def _row_entropies_of_codes(codes: np.ndarray, pyx: np.ndarray, h_row: np.ndarra
         count[s] += 1
         for c in range(n_classes):
             mass[s, c] += pyx[i, c]
-    sum_clogc = 0.0
-    h_y_t = 0.0
-    for s in range(size):
-        k = count[s]
-        if k == 0:
-            continue
-        if k == 1:
-            h_y_t += h_row[first[s]]
-            continue
-        sum_clogc += k * np.log2(k)
-        h_q = 0.0
-        for c in range(n_classes):
-            q = mass[s, c] / k
-            if q > 0.0:
-                h_q -= q * np.log2(q)
-        h_y_t += k * h_q
-    return np.log2(n) - sum_clogc / n, h_y_t / n
+    return _table_entropies(count, first, mass, h_row, n)
 
 
 @njit(parallel=True, cache=True)
