@@ -279,25 +279,6 @@ def _kde_and_knn(config: Config, t: torch.Tensor, labels: np.ndarray, epoch: int
                                               - gaussian_noise_entropy(t.shape[2], var))
 
 
-def relative_compression(i_xt: np.ndarray) -> np.ndarray:
-    """Per layer: the book's compression statistic, :func:`analysis.stats.relative_fall`.
-
-    The fall of the member-averaged I(X;T) from its peak to the last record, as a share of
-    the peak (0 for a layer whose peak is not positive). Whether the peak comes after the
-    start — the condition for the statistic to test compression at all — is
-    ``stats.relative_fall(i_xt).at_start``.
-
-    Parameters
-    ----------
-    i_xt : ndarray, shape (members, epochs, layers)
-
-    Returns
-    -------
-    ndarray, shape (layers,), in [0, 1]
-    """
-    return stats.relative_fall(i_xt).fall
-
-
 def estimates(result: Result) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Every estimator's (epochs, I(X;T), I(T;Y)) with shapes (E,), (members, E, layers).
 

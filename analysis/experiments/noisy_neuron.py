@@ -71,12 +71,6 @@ def mc_errors(weight: float, beta: float, n_mcs: Sequence[int], repeats: int = 4
                      - noise - exact for j, k in enumerate(n_mcs)], axis=1)
 
 
-def mc_error_curve(weight: float, beta: float, n_mcs: Sequence[int], repeats: int = 40,
-                   bias: float = 0.0) -> np.ndarray:
-    """Root-mean-square error (bits) of the SP estimate at one weight, per n_MC."""
-    return rms(mc_errors(weight, beta, n_mcs, repeats, bias))
-
-
 def rms(errors: np.ndarray) -> np.ndarray:
     """Root mean square over the repeats (axis 0)."""
     return np.sqrt(np.mean(np.square(errors), axis=0))

@@ -76,11 +76,6 @@ def compression_loss(i_xt: np.ndarray, i_ty: np.ndarray) -> float:
     return float(mean.max() - mean[-1])
 
 
-def label_information_loss(result: Result, layer: int = -2) -> float:
-    """:func:`compression_loss` of a layer of a run (default: the last hidden layer)."""
-    return compression_loss(result["i_xt"][:, :, layer], result["i_ty"][:, :, layer])
-
-
 def _overfitting(result: Result, fraction: float, op: str, statement: str,
                  premise: bool) -> list[Claim]:
     """The I(T;Y)-over-compression row of one training size, after the row that the last

@@ -81,7 +81,9 @@ def test_relative_compression_is_the_books_criterion():
     i_xt[:, :, 0] = [2, 4, 3, 3]      # falls 1 of a peak of 4
     i_xt[:, :, 1] = [1, 2, 3, 4]      # never falls
     i_xt[:, :, 2] = [4, 3, 2, 2]      # peak at the start: falls by half, but not testable
-    np.testing.assert_allclose(es.relative_compression(i_xt), [0.25, 0.0, 0.5])
+    fall = stats.relative_fall(i_xt)
+    np.testing.assert_allclose(fall.fall, [0.25, 0.0, 0.5])
+    assert fall.at_start.tolist() == [False, False, True]
     assert es.COMPRESSION == stats.COMPRESSION == 0.05
 
 

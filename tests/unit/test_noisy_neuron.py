@@ -49,7 +49,7 @@ def test_sp_curve_reproducible():
 
 
 def test_mc_error_shrinks_with_draws():
-    rms = nn.mc_error_curve(1.0, 0.1, [2, 200], repeats=10)
+    rms = nn.rms(nn.mc_errors(1.0, 0.1, [2, 200], repeats=10))
     assert rms[1] < rms[0] / 3          # 1/sqrt(100) predicts a factor 10
 
 
