@@ -5,9 +5,11 @@ operations. Here one numba kernel trains a member of an ensemble: forward pass, 
 cross-entropy (mean over the batch), backward pass and the optimiser update, float32;
 the members are spread over threads (:func:`over_members`). Activations are
 feature-major, (width, batch), so every inner loop runs over the batch, contiguous, and
-vectorises whatever the widths are: one generic kernel (widths at run time, the
-activation and optimiser as integer codes) serves every architecture and is compiled
-once (``cache=True``; about 17 s with an empty cache on the 2-core machine).
+vectorises whatever the widths are; two output units (or two inputs, going back) share
+each pass over the batch, which halves the loads per multiply-add. One generic kernel
+(widths at run time, the activation and optimiser as integer codes) serves every
+architecture and is compiled once (``cache=True``; 50-57 s with an empty cache on the
+2-core machine, 0.3 s from the cache).
 
 A member runs whole epochs without synchronising with the others: its minibatch orders
 and layer noise come from :mod:`analysis.rng` (counter-based, keyed by the member's
@@ -62,6 +64,12 @@ _E6, _E24, _E120, _E720 = _F(1 / 6), _F(1 / 24), _F(1 / 120), _F(1 / 720)
 _POW2 = (_F(0.5), _F(0.25), _F(2.0 ** -4), _F(2.0 ** -8), _F(2.0 ** -16), _F(2.0 ** -32),
          _F(2.0 ** -64))
 _U64 = np.uint64
+_TILE = 512
+"""Patterns per tile: the kernel runs the forward and backward pass of a minibatch
+larger than this (full-batch training) tile by tile, so its buffers hold sum(widths) x
+_TILE floats whatever the batch; the weight gradients add up over the tiles. Smaller
+tiles were slower on the book's batch of 512 (64 to 256: 5-20% per step, measured in
+one process): the inner loops then run too few iterations."""
 
 
 # Counter-based randomness, compiled copies of analysis.rng's functions. They live here
@@ -263,6 +271,19 @@ def _activate(row, z, act):
 
 
 @njit(cache=True, inline="always")
+def _activate_pair(row0, row1, z, act):
+    """:func:`_activate` on two rows; tanh on both in one loop (two independent
+    polynomial chains per iteration keep more of the FMA units busy)."""
+    if act == 0:
+        for t in range(row0.shape[0]):
+            row0[t] = _tanh(row0[t])
+            row1[t] = _tanh(row1[t])
+    else:
+        for row in (row0, row1):            # a loop, not two inlined copies
+            _activate(row, z, act)
+
+
+@njit(cache=True, inline="always")
 def _times_derivative(delta, s, act):
     """delta *= f'(z), written in terms of the activation's output s = f(z)."""
     n = delta.shape[0]
@@ -325,6 +346,45 @@ def _affine_row(p, w_base, bias, fi, h, z, bs):
 
 
 @njit(cache=True, inline="always")
+def _affine_pair(p, w_base, bias0, bias1, fi, h, z0, z1, bs):
+    """:func:`_affine_row` for two consecutive output units (weights at ``w_base`` and
+    ``w_base + fi``): each input row loaded serves both, the same sums as one by one."""
+    for c in range(0, fi, 4):
+        k = min(4, fi - c)
+        w0, w1, w2, w3 = _four(p, w_base + c, k, 1)
+        v0, v1, v2, v3 = _four(p, w_base + fi + c, k, 1)
+        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
+        if c == 0:
+            for t in range(bs):
+                a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
+                z0[t] = bias0 + ((w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3))
+                z1[t] = bias1 + ((v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3))
+        else:
+            for t in range(bs):
+                a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
+                z0[t] += (w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3)
+                z1[t] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3)
+
+
+@njit(cache=True, inline="always")
+def _layer_forward(p, w_base, b_base, fi, fo, h, out, z, act, hidden, bs):
+    """out[r, t] = f(b_r + sum_c W[r, c] h[c, t]) for one layer over bs patterns, two
+    output units at a time (f: activation code ``act``, only if ``hidden``); ``h`` and
+    ``out`` are flat, (fi, bs) and (fo, bs); ``z`` is scratch of bs floats."""
+    for r in range(0, fo - 1, 2):
+        o0, o1 = out[r * bs:(r + 1) * bs], out[(r + 1) * bs:(r + 2) * bs]
+        _affine_pair(p, w_base + r * fi, p[b_base + r], p[b_base + r + 1], fi, h, o0, o1,
+                     bs)
+        if hidden:
+            _activate_pair(o0, o1, z, act)
+    if fo % 2 == 1:
+        row = out[(fo - 1) * bs:fo * bs]
+        _affine_row(p, w_base + (fo - 1) * fi, p[b_base + fo - 1], fi, h, row, bs)
+        if hidden:
+            _activate(row, z, act)
+
+
+@njit(cache=True, inline="always")
 def _back_row(p, w_base, fi, fo, delta, out, c, bs):
     """out[t] = sum_r W[r, c] delta[r, t] (W = p[w_base:] as (fo, fi)), four rows at a time."""
     for r in range(0, fo, 4):
@@ -340,9 +400,29 @@ def _back_row(p, w_base, fi, fo, delta, out, c, bs):
 
 
 @njit(cache=True, inline="always")
+def _back_pair(p, w_base, fi, fo, delta, out0, out1, c, bs):
+    """:func:`_back_row` for the two consecutive inputs c and c + 1."""
+    for r in range(0, fo, 4):
+        k = min(4, fo - r)
+        w0, w1, w2, w3 = _four(p, w_base + r * fi + c, k, fi)
+        v0, v1, v2, v3 = _four(p, w_base + r * fi + c + 1, k, fi)
+        d0, d1, d2, d3 = _four_rows(delta, r, k, bs)
+        if r == 0:
+            for t in range(bs):
+                e0, e1, e2, e3 = d0[t], d1[t], d2[t], d3[t]
+                out0[t] = (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
+                out1[t] = (v0 * e0 + v1 * e1) + (v2 * e2 + v3 * e3)
+        else:
+            for t in range(bs):
+                e0, e1, e2, e3 = d0[t], d1[t], d2[t], d3[t]
+                out0[t] += (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
+                out1[t] += (v0 * e0 + v1 * e1) + (v2 * e2 + v3 * e3)
+
+
+@njit(cache=True, inline="always")
 def _weight_grad_row(d, h, fi, grad, base, bias_at, bs):
-    """grad[base + c] = sum_t d[t] h[c, t] for every input c, four inputs per pass over d;
-    grad[bias_at] = sum_t d[t] (the bias gradient) in the first pass."""
+    """grad[base + c] += sum_t d[t] h[c, t] for every input c, four inputs per pass over d;
+    grad[bias_at] += sum_t d[t] (the bias gradient) in the first pass."""
     for c in range(0, fi, 4):
         k = min(4, fi - c)
         h0, h1, h2, h3 = _four_rows(h, c, k, bs)
@@ -355,14 +435,51 @@ def _weight_grad_row(d, h, fi, grad, base, bias_at, bs):
             a2 += dt * h2[t]
             a3 += dt * h3[t]
         if c == 0:
-            grad[bias_at] = ab
-        grad[base + c] = a0
+            grad[bias_at] += ab
+        grad[base + c] += a0
         if k > 1:
-            grad[base + c + 1] = a1
+            grad[base + c + 1] += a1
         if k > 2:
-            grad[base + c + 2] = a2
+            grad[base + c + 2] += a2
         if k > 3:
-            grad[base + c + 3] = a3
+            grad[base + c + 3] += a3
+
+
+@njit(cache=True, inline="always")
+def _weight_grad_pair(d0, d1, h, fi, grad, base, bias_at, bs):
+    """:func:`_weight_grad_row` for two consecutive output units (deltas ``d0``, ``d1``;
+    weights at ``base`` and ``base + fi``, biases at ``bias_at`` and ``bias_at + 1``)."""
+    for c in range(0, fi, 4):
+        k = min(4, fi - c)
+        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
+        a0 = a1 = a2 = a3 = ab = b0 = b1 = b2 = b3 = bb = _ZERO
+        for t in range(bs):
+            e, f = d0[t], d1[t]
+            g0, g1, g2, g3 = h0[t], h1[t], h2[t], h3[t]
+            ab += e
+            a0 += e * g0
+            a1 += e * g1
+            a2 += e * g2
+            a3 += e * g3
+            bb += f
+            b0 += f * g0
+            b1 += f * g1
+            b2 += f * g2
+            b3 += f * g3
+        if c == 0:
+            grad[bias_at] += ab
+            grad[bias_at + 1] += bb
+        grad[base + c] += a0
+        grad[base + fi + c] += b0
+        if k > 1:
+            grad[base + c + 1] += a1
+            grad[base + fi + c + 1] += b1
+        if k > 2:
+            grad[base + c + 2] += a2
+            grad[base + fi + c + 2] += b2
+        if k > 3:
+            grad[base + c + 3] += a3
+            grad[base + fi + c + 3] += b3
 
 
 @njit(cache=True)
@@ -468,21 +585,22 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
         wmax = max(wmax, widths[l])
     noisy = noise_std > 0.0
     std = _F(noise_std)
-    xb = np.empty(d * bmax, np.float32)
-    s_buf = np.empty(a_off[n_layers] * bmax, np.float32)       # S_l = f(z_l); logits last
-    h_buf = np.empty(a_off[n_layers] * bmax if noisy else 0, np.float32)  # S_l + noise
-    noise = np.empty(wmax * bmax if noisy else 0, np.float32)
-    delta = np.empty(wmax * bmax, np.float32)
-    prev = np.empty(wmax * bmax, np.float32)
-    z = np.empty(bmax, np.float32)
-    col_sum = np.empty(bmax, np.float32)
+    n_hidden_units = a_off[n_layers - 1]
+    xb = np.empty(d * _TILE, np.float32)
+    s_buf = np.empty(a_off[n_layers] * _TILE, np.float32)      # S_l = f(z_l); logits last
+    h_buf = np.empty(a_off[n_layers] * _TILE if noisy else 0, np.float32)  # S_l + noise
+    noise = np.empty(n_hidden_units * bmax if noisy else 0, np.float32)  # a step's draws
+    delta = np.empty(wmax * _TILE, np.float32)
+    prev = np.empty(wmax * _TILE, np.float32)
+    z = np.empty(_TILE, np.float32)
+    col_sum = np.empty(_TILE, np.float32)
     grad = np.empty(n_params, np.float32)
     gram = np.empty(wmax * wmax, np.float32)
     tmp = np.empty(wmax * wmax, np.float32)
     order = np.arange(n)
-    hashes = np.empty(n, np.int64)
-    keys = np.empty(n, np.int64)
-    count = np.empty(2 * n + 1, np.int64)
+    hashes = np.empty(n, np.uint32)            # 32-bit: the sort's arrays stay in L1
+    keys = np.empty(n, np.uint32)
+    count = np.empty(2 * n + 1, np.int32)
     batch_rows = np.empty(bmax, np.int64)
     lr32 = _F(lr)
     beta1, beta2 = 0.9, 0.999                  # torch.optim.Adam's defaults
@@ -498,73 +616,88 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
             inv_b = _ONE / _F(bs)
             for t in range(bs):
                 batch_rows[t] = rows[order[start + t]]
-            for t in range(bs):                 # one cache line per pattern
-                row = batch_rows[t]
-                for i in range(d):
-                    xb[i * bs + t] = x[row, i]
-            # forward: S_l = f(W_l T_(l-1) + b_l), T_l = S_l (+ noise on hidden layers)
-            h_in = xb
-            for l in range(n_layers):
-                fi, fo = widths[l], widths[l + 1]
-                out = s_buf[a_off[l] * bs:a_off[l + 1] * bs]
-                for r in range(fo):
-                    orow = out[r * bs:(r + 1) * bs]
-                    _affine_row(p, w_off[l] + r * fi, p[b_off[l] + r], fi, h_in, orow, bs)
-                    if l < n_layers - 1:
-                        _activate(orow, z, act)
-                if noisy and l < n_layers - 1:
+            if noisy:                           # layer l's draws: (width_l, bs), row-major
+                for l in range(n_layers - 1):
                     k0, k1 = _stream_key(seed, _U64(TRAIN_NOISE), _U64(epoch), _U64(s),
                                         _U64(l))
-                    eps = noise[:fo * bs]
-                    _gaussian_fill(eps, k0, k1)
-                    h_out = h_buf[a_off[l] * bs:a_off[l + 1] * bs]
-                    for j in range(fo * bs):
-                        h_out[j] = out[j] + std * eps[j]
-                    h_in = h_out
-                else:
-                    h_in = out
-            # softmax cross-entropy, mean over the batch: delta = (softmax - onehot) / bs
-            logits = s_buf[a_off[n_layers - 1] * bs:a_off[n_layers] * bs]
-            for t in range(bs):
-                z[t] = logits[t]
-            for c in range(1, n_classes):
-                lc = logits[c * bs:(c + 1) * bs]
-                for t in range(bs):
-                    z[t] = lc[t] if lc[t] > z[t] else z[t]
-            col_sum[:bs] = _ZERO
-            for c in range(n_classes):
-                lc, dc = logits[c * bs:(c + 1) * bs], delta[c * bs:(c + 1) * bs]
-                for t in range(bs):
-                    e = _exp_nonpositive(lc[t] - z[t])
-                    dc[t] = e
-                    col_sum[t] += e
-            for t in range(bs):
-                col_sum[t] = inv_b / col_sum[t]
-            for c in range(n_classes):
-                dc = delta[c * bs:(c + 1) * bs]
-                for t in range(bs):
-                    dc[t] *= col_sum[t]
-            for t in range(bs):
-                delta[y[batch_rows[t]] * bs + t] -= inv_b
-            # backward: gradients of layer l, then delta of layer l - 1
-            for l in range(n_layers - 1, -1, -1):
-                fi, fo = widths[l], widths[l + 1]
-                if l == 0:
-                    h_in = xb
-                elif noisy:
-                    h_in = h_buf[a_off[l - 1] * bs:a_off[l] * bs]
-                else:
-                    h_in = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
-                for r in range(fo):
-                    _weight_grad_row(delta[r * bs:(r + 1) * bs], h_in, fi, grad,
-                                     w_off[l] + r * fi, b_off[l] + r, bs)
-                if l > 0:
-                    s_prev = s_buf[a_off[l - 1] * bs:a_off[l] * bs]
-                    for c in range(fi):
-                        pc = prev[c * bs:(c + 1) * bs]
-                        _back_row(p, w_off[l], fi, fo, delta, pc, c, bs)
-                        _times_derivative(pc, s_prev[c * bs:(c + 1) * bs], act)
-                    delta, prev = prev, delta
+                    _gaussian_fill(noise[a_off[l] * bs:a_off[l + 1] * bs], k0, k1)
+            grad[:] = _ZERO
+            # the batch in tiles of _TILE patterns, so that a tile's activations stay in L1
+            for t0 in range(0, bs, _TILE):
+                tb = min(_TILE, bs - t0)
+                for i in range(d):              # unsigned rows: no wraparound test
+                    xi, xbi = x[i], xb[i * tb:(i + 1) * tb]
+                    for t in range(tb):
+                        xbi[t] = xi[_U64(batch_rows[t0 + t])]
+                # forward: S_l = f(W_l T_(l-1) + b_l), T_l = S_l (+ noise on hidden layers)
+                h_in = xb
+                for l in range(n_layers):
+                    fi, fo = widths[l], widths[l + 1]
+                    out = s_buf[a_off[l] * tb:a_off[l + 1] * tb]
+                    _layer_forward(p, w_off[l], b_off[l], fi, fo, h_in, out, z, act,
+                                   l < n_layers - 1, tb)
+                    if noisy and l < n_layers - 1:
+                        h_out = h_buf[a_off[l] * tb:a_off[l + 1] * tb]
+                        for r in range(fo):
+                            eps = noise[(a_off[l] + r) * bs + t0:(a_off[l] + r) * bs + t0 + tb]
+                            o_r, h_r = out[r * tb:(r + 1) * tb], h_out[r * tb:(r + 1) * tb]
+                            for t in range(tb):
+                                h_r[t] = o_r[t] + std * eps[t]
+                        h_in = h_out
+                    else:
+                        h_in = out
+                # softmax cross-entropy, mean over the batch: delta = (softmax - onehot) / bs
+                logits = s_buf[a_off[n_layers - 1] * tb:a_off[n_layers] * tb]
+                for t in range(tb):
+                    z[t] = logits[t]
+                for c in range(1, n_classes):
+                    lc = logits[c * tb:(c + 1) * tb]
+                    for t in range(tb):
+                        z[t] = lc[t] if lc[t] > z[t] else z[t]
+                col_sum[:tb] = _ZERO
+                for c in range(n_classes):
+                    lc, dc = logits[c * tb:(c + 1) * tb], delta[c * tb:(c + 1) * tb]
+                    for t in range(tb):
+                        e = _exp_nonpositive(lc[t] - z[t])
+                        dc[t] = e
+                        col_sum[t] += e
+                for t in range(tb):
+                    col_sum[t] = inv_b / col_sum[t]
+                for c in range(n_classes):
+                    dc = delta[c * tb:(c + 1) * tb]
+                    for t in range(tb):
+                        dc[t] *= col_sum[t]
+                for t in range(tb):
+                    delta[y[batch_rows[t0 + t]] * tb + t] -= inv_b
+                # backward: add the tile's gradients of layer l, then delta of layer l - 1
+                d_cur, d_prev = delta, prev
+                for l in range(n_layers - 1, -1, -1):
+                    fi, fo = widths[l], widths[l + 1]
+                    if l == 0:
+                        h_in = xb
+                    elif noisy:
+                        h_in = h_buf[a_off[l - 1] * tb:a_off[l] * tb]
+                    else:
+                        h_in = s_buf[a_off[l - 1] * tb:a_off[l] * tb]
+                    for r in range(0, fo - 1, 2):
+                        _weight_grad_pair(d_cur[r * tb:(r + 1) * tb],
+                                          d_cur[(r + 1) * tb:(r + 2) * tb], h_in, fi, grad,
+                                          w_off[l] + r * fi, b_off[l] + r, tb)
+                    if fo % 2 == 1:
+                        _weight_grad_row(d_cur[(fo - 1) * tb:fo * tb], h_in, fi, grad,
+                                         w_off[l] + (fo - 1) * fi, b_off[l] + fo - 1, tb)
+                    if l > 0:
+                        s_prev = s_buf[a_off[l - 1] * tb:a_off[l] * tb]
+                        for c in range(0, fi - 1, 2):
+                            p0, p1 = d_prev[c * tb:(c + 1) * tb], d_prev[(c + 1) * tb:(c + 2) * tb]
+                            _back_pair(p, w_off[l], fi, fo, d_cur, p0, p1, c, tb)
+                        if fi % 2 == 1:
+                            _back_row(p, w_off[l], fi, fo, d_cur, d_prev[(fi - 1) * tb:fi * tb],
+                                      fi - 1, tb)
+                        for c in range(fi):
+                            _times_derivative(d_prev[c * tb:(c + 1) * tb],
+                                              s_prev[c * tb:(c + 1) * tb], act)
+                        d_cur, d_prev = d_prev, d_cur
             if record and epoch == last:
                 for j in range(n_params):
                     gsum[j] += grad[j]
@@ -593,8 +726,10 @@ _member_kernel = njit(cache=True, nogil=True, error_model="numpy",
 
 
 def over_members(n_members: int, work) -> None:
-    """Call ``work(k)`` for every member, the members split into contiguous blocks over
-    ``numba.get_num_threads()`` Python threads (the compiled kernels release the GIL).
+    """Call ``work(k)`` for every member on ``numba.get_num_threads()`` Python threads
+    (the compiled kernels release the GIL), each taking the next member when it is free,
+    so that a core slowed by another process does not hold the other one up. A member's
+    result does not depend on the thread that trains it.
 
     Plain threads rather than numba's ``prange``: the same speed here, and no parallel
     wrapper to compile (some 15 s per kernel with an empty cache).
@@ -604,14 +739,8 @@ def over_members(n_members: int, work) -> None:
         for k in range(n_members):
             work(k)
         return
-    bounds = np.linspace(0, n_members, threads + 1).astype(int)
-
-    def block(i: int) -> None:
-        for k in range(bounds[i], bounds[i + 1]):
-            work(k)
-
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(block, range(threads)))
+        list(pool.map(work, range(n_members)))
 
 
 def train_epochs(x, y, train_idx, params, adam_m, adam_v, widths, act, opt, lr, step0,
@@ -620,9 +749,9 @@ def train_epochs(x, y, train_idx, params, adam_m, adam_v, widths, act, opt, lr, 
 
     Parameters
     ----------
-    x : float32 array (n_samples, d)
-        All inputs, one pattern per row (a minibatch gathers one cache line per
-        pattern; the kernel transposes it to feature-major). ``y`` : int64 labels.
+    x : float32 array (d, n_samples)
+        All inputs, feature-major (a minibatch gathers each feature's row into its
+        tile). ``y`` : int64 labels.
     train_idx : int64 array (M, n_train)
         Member k's training rows; its minibatches at epoch e are consecutive slices of
         ``train_idx[k]`` permuted by the argsort of the keyed hashes of (seed_k, ORDER, e)
@@ -664,11 +793,7 @@ def _forward_member(x, y, p, widths, act, seed, noise_std, purpose, out, logits,
     for l in range(n_layers):
         fi, fo = widths[l], widths[l + 1]
         t_l = out[a_off[l]:a_off[l + 1]].ravel()
-        for r in range(fo):
-            row = t_l[r * n:(r + 1) * n]
-            _affine_row(p, w_off[l] + r * fi, p[b_off[l] + r], fi, h_in, row, n)
-            if l < n_layers - 1:
-                _activate(row, z, act)
+        _layer_forward(p, w_off[l], b_off[l], fi, fo, h_in, t_l, z, act, l < n_layers - 1, n)
         if l < n_layers - 1 and noise_std > 0.0:
             k0, k1 = _stream_key(seed, _U64(EVAL_NOISE), purpose, _U64(0), _U64(l))
             eps = np.empty(fo * n, np.float32)
@@ -788,8 +913,7 @@ class KernelTrainer:
         self.widths = np.asarray(model.widths, dtype=np.int64)
         self.act, self.opt = ACT_CODES[model.activation], OPT_CODES[optimizer]
         self.lr, self.parseval, self.noise_std = float(lr), float(parseval), model.noise_std
-        self.x_rows = np.ascontiguousarray(x, dtype=np.float32)      # (n, d): training
-        self.x = np.ascontiguousarray(self.x_rows.T)                    # (d, n): records
+        self.x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).T)   # (d, n)
         self.y = np.ascontiguousarray(y, dtype=np.int64)
         self.train_idx = np.ascontiguousarray(train_idx, dtype=np.int64)
         n_train = self.train_idx.shape[1]
@@ -811,7 +935,7 @@ class KernelTrainer:
         if record:
             self.grad_sum[:] = 0.0
             self.grad_sq[:] = 0.0
-        train_epochs(self.x_rows, self.y, self.train_idx, self.params, self.adam_m,
+        train_epochs(self.x, self.y, self.train_idx, self.params, self.adam_m,
                      self.adam_v, self.widths, self.act, self.opt, self.lr, self.steps, self.batch,
                      int(first), int(last), self.seeds, float(self.noise_std),
                      self.parseval, bool(record), self.grad_sum, self.grad_sq)

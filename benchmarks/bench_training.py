@@ -102,13 +102,13 @@ def fastmath_check(data, tr, members: int, epochs: int) -> tuple[float, float, f
     out, seconds = [], []
     for kernel in (exact_member, fast_member):
         tr_k = fast_mlp.KernelTrainer(model, data.x, data.y, tr, "adam", 4e-4, 512)
-        kernel(tr_k.x_rows, tr_k.y, tr_k.train_idx[0], tr_k.params[0].copy(),   # compile
+        kernel(tr_k.x, tr_k.y, tr_k.train_idx[0], tr_k.params[0].copy(),   # compile
                tr_k.adam_m[0].copy(), tr_k.adam_v[0].copy(), tr_k.widths, tr_k.act,
                tr_k.opt, tr_k.lr, 0, tr_k.batch, 1, 1, tr_k.seeds[0], 0.0, 0.0, False,
                tr_k.grad_sum[0], tr_k.grad_sq[0])
         start = time.perf_counter()
         for k in range(members):
-            kernel(tr_k.x_rows, tr_k.y, tr_k.train_idx[k], tr_k.params[k], tr_k.adam_m[k],
+            kernel(tr_k.x, tr_k.y, tr_k.train_idx[k], tr_k.params[k], tr_k.adam_m[k],
                    tr_k.adam_v[k], tr_k.widths, tr_k.act, tr_k.opt, tr_k.lr, 0, tr_k.batch,
                    1, epochs, tr_k.seeds[k], 0.0, 0.0, False, tr_k.grad_sum[k],
                    tr_k.grad_sq[k])

@@ -124,8 +124,10 @@ def _both(task, activation="tanh", optimizer="adam", lr=4e-4, batch=512, epochs=
     dict(optimizer="sgd", lr=0.05),
     dict(optimizer="sgd", lr=0.1, batch=None, epochs=100),     # full-batch GD
     dict(noise=0.05),                                          # noisy network
+    dict(noise=0.05, optimizer="sgd", lr=0.1, batch=None, epochs=30),  # noise, 7 tiles
     dict(parseval=0.01),                                       # chapter 13's constraint
-], ids=["tanh-adam", "relu-adam", "tanh-sgd", "tanh-fullbatch", "noisy", "parseval"])
+], ids=["tanh-adam", "relu-adam", "tanh-sgd", "tanh-fullbatch", "noisy",
+        "noisy-fullbatch", "parseval"])
 def test_fast_path_follows_the_torch_path(task, kwargs):
     (ht, mt, st), (hf, mf, sf) = _both(task, **kwargs)
     for a, b in zip(list(mt.parameters()), list(mf.parameters())):
