@@ -58,34 +58,47 @@ def execute(run: Run, progress: bool = True, cwd: Path | None = None) -> Path:
     ``progress`` shows papermill's progress bar and the cells' output in the terminal; the
     executed notebook itself never holds progress bars (the notebooks print their own
     summaries and keep tqdm on stderr, which the book hides).
+
+    papermill saves the notebook after every cell, so it writes to
+    ``<name>.partial.ipynb`` beside the output, which replaces the output only when every
+    cell has run: an interrupted or failed execution leaves the previous output as it was
+    and the partial notebook (up to the failing cell) to look at.
     """
     import papermill
 
     run.output.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(run.output)
     try:
         papermill.execute_notebook(
-            str(run.notebook), str(run.output), parameters=run.parameters,
+            str(run.notebook), str(partial), parameters=run.parameters,
             kernel_name="python3", progress_bar=progress, log_output=progress,
             cwd=str(cwd or run.notebook.parent.parent),
             kernel_manager_class=_ipc_kernel_manager())
     finally:
-        if run.output.is_file():
-            clean_executed(run.output)
+        if partial.is_file():
+            clean_executed(partial, run.output.name)
+    os.replace(partial, run.output)
     return run.output
+
+
+def partial_path(output: Path) -> Path:
+    """Where :func:`execute` writes ``output`` while it runs."""
+    return output.with_name(f"{output.stem}.partial{output.suffix}")
 
 
 HIDDEN_CELLS = ("parameters", "injected-parameters")
 """Tags of the cells the book does not show (they stay in the notebook)."""
 
 
-def clean_executed(path: Path) -> None:
+def clean_executed(path: Path, output_name: str | None = None) -> None:
     """Make an executed notebook fit to publish, in place.
 
     The parameters cell and papermill's injected-parameters cell are tagged
     ``remove-cell`` (the load cell after them shows the effective values); the stderr of
     cells tagged ``remove-stderr`` — progress bars — is dropped, so no progress output
     lands in the notebook a reader downloads; papermill's record of the input and output
-    paths is made relative, so no path of the machine that ran it is published.
+    paths is made relative, so no path of the machine that ran it is published
+    (``output_name``, if given, is recorded as the output's name).
     """
     import nbformat
 
@@ -101,6 +114,8 @@ def clean_executed(path: Path) -> None:
     for key in ("input_path", "output_path"):
         if meta.get(key):
             meta[key] = Path(meta[key]).name
+    if output_name and meta.get("output_path"):
+        meta["output_path"] = output_name
     nbformat.write(nb, path)
 
 

@@ -327,43 +327,58 @@ def _four_rows(h, c, k, bs):
 
 
 @njit(cache=True, inline="always")
+def _one_pass(w, rows, z, start, first, bs):
+    """z[t] = start + w . rows[:, t] if ``first``, else z[t] += w . rows[:, t], for four
+    weights ``w`` and four rows (a pass over the batch: four multiply-adds per load and
+    store of z)."""
+    w0, w1, w2, w3 = w
+    h0, h1, h2, h3 = rows
+    if first:
+        for t in range(bs):
+            z[t] = start + ((w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t]))
+    else:
+        for t in range(bs):
+            z[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
+
+
+@njit(cache=True, inline="always")
+def _two_pass(w, v, rows, z0, z1, start0, start1, first, bs):
+    """:func:`_one_pass` for two weight quadruples on the same four rows, into z0 and z1:
+    each row loaded serves both."""
+    w0, w1, w2, w3 = w
+    v0, v1, v2, v3 = v
+    h0, h1, h2, h3 = rows
+    if first:
+        for t in range(bs):
+            a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
+            z0[t] = start0 + ((w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3))
+            z1[t] = start1 + ((v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3))
+    else:
+        for t in range(bs):
+            a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
+            z0[t] += (w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3)
+            z1[t] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3)
+
+
+@njit(cache=True, inline="always")
 def _affine_row(p, w_base, bias, fi, h, z, bs):
     """z[t] = bias + sum_c p[w_base + c] h[c, t]: one output unit over the batch.
 
-    ``h`` is flat (fi, bs); the inputs are taken four at a time, so each pass over z
-    does four multiply-adds per load and store of z, and the first pass sets it.
+    ``h`` is flat (fi, bs); the inputs are taken four at a time, the first pass sets z.
     """
     for c in range(0, fi, 4):
         k = min(4, fi - c)
-        w0, w1, w2, w3 = _four(p, w_base + c, k, 1)
-        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
-        if c == 0:
-            for t in range(bs):
-                z[t] = bias + ((w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t]))
-        else:
-            for t in range(bs):
-                z[t] += (w0 * h0[t] + w1 * h1[t]) + (w2 * h2[t] + w3 * h3[t])
+        _one_pass(_four(p, w_base + c, k, 1), _four_rows(h, c, k, bs), z, bias, c == 0, bs)
 
 
 @njit(cache=True, inline="always")
 def _affine_pair(p, w_base, bias0, bias1, fi, h, z0, z1, bs):
     """:func:`_affine_row` for two consecutive output units (weights at ``w_base`` and
-    ``w_base + fi``): each input row loaded serves both, the same sums as one by one."""
+    ``w_base + fi``), the same sums as one by one."""
     for c in range(0, fi, 4):
         k = min(4, fi - c)
-        w0, w1, w2, w3 = _four(p, w_base + c, k, 1)
-        v0, v1, v2, v3 = _four(p, w_base + fi + c, k, 1)
-        h0, h1, h2, h3 = _four_rows(h, c, k, bs)
-        if c == 0:
-            for t in range(bs):
-                a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
-                z0[t] = bias0 + ((w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3))
-                z1[t] = bias1 + ((v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3))
-        else:
-            for t in range(bs):
-                a0, a1, a2, a3 = h0[t], h1[t], h2[t], h3[t]
-                z0[t] += (w0 * a0 + w1 * a1) + (w2 * a2 + w3 * a3)
-                z1[t] += (v0 * a0 + v1 * a1) + (v2 * a2 + v3 * a3)
+        _two_pass(_four(p, w_base + c, k, 1), _four(p, w_base + fi + c, k, 1),
+                  _four_rows(h, c, k, bs), z0, z1, bias0, bias1, c == 0, bs)
 
 
 @njit(cache=True, inline="always")
@@ -389,14 +404,8 @@ def _back_row(p, w_base, fi, fo, delta, out, c, bs):
     """out[t] = sum_r W[r, c] delta[r, t] (W = p[w_base:] as (fo, fi)), four rows at a time."""
     for r in range(0, fo, 4):
         k = min(4, fo - r)
-        w0, w1, w2, w3 = _four(p, w_base + r * fi + c, k, fi)
-        d0, d1, d2, d3 = _four_rows(delta, r, k, bs)
-        if r == 0:
-            for t in range(bs):
-                out[t] = (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
-        else:
-            for t in range(bs):
-                out[t] += (w0 * d0[t] + w1 * d1[t]) + (w2 * d2[t] + w3 * d3[t])
+        _one_pass(_four(p, w_base + r * fi + c, k, fi), _four_rows(delta, r, k, bs), out,
+                  _ZERO, r == 0, bs)
 
 
 @njit(cache=True, inline="always")
@@ -404,19 +413,8 @@ def _back_pair(p, w_base, fi, fo, delta, out0, out1, c, bs):
     """:func:`_back_row` for the two consecutive inputs c and c + 1."""
     for r in range(0, fo, 4):
         k = min(4, fo - r)
-        w0, w1, w2, w3 = _four(p, w_base + r * fi + c, k, fi)
-        v0, v1, v2, v3 = _four(p, w_base + r * fi + c + 1, k, fi)
-        d0, d1, d2, d3 = _four_rows(delta, r, k, bs)
-        if r == 0:
-            for t in range(bs):
-                e0, e1, e2, e3 = d0[t], d1[t], d2[t], d3[t]
-                out0[t] = (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
-                out1[t] = (v0 * e0 + v1 * e1) + (v2 * e2 + v3 * e3)
-        else:
-            for t in range(bs):
-                e0, e1, e2, e3 = d0[t], d1[t], d2[t], d3[t]
-                out0[t] += (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
-                out1[t] += (v0 * e0 + v1 * e1) + (v2 * e2 + v3 * e3)
+        _two_pass(_four(p, w_base + r * fi + c, k, fi), _four(p, w_base + r * fi + c + 1, k, fi),
+                  _four_rows(delta, r, k, bs), out0, out1, _ZERO, _ZERO, r == 0, bs)
 
 
 @njit(cache=True, inline="always")

@@ -90,3 +90,28 @@ def test_longest_notebooks_go_first(tmp_path):
     with pytest.raises(ValueError, match="jobs"):
         execute_runs(made, jobs=0)
     assert execute.recorded_seconds(tmp_path / "missing.ipynb") == 0.0
+
+
+def test_a_failed_execution_leaves_the_previous_output_untouched(tmp_path):
+    source = tmp_path / "fails.ipynb"
+    nbformat.write(new_notebook(
+        cells=[new_code_cell("x = 1"), new_code_cell("raise RuntimeError('cell 2 fails')")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}}), source)
+    output = tmp_path / "out" / "fails.ipynb"
+    output.parent.mkdir()
+    output.write_text("the published notebook")
+    with pytest.raises(Exception, match="cell 2 fails"):
+        execute.execute(Run(source, output, {}), progress=False, cwd=tmp_path)
+    assert output.read_text() == "the published notebook"
+    partial = nbformat.read(execute.partial_path(output), as_version=4)
+    errors = [o for c in partial.cells if c.cell_type == "code" for o in c.outputs
+              if o.get("output_type") == "error"]
+    assert [e["ename"] for e in errors] == ["RuntimeError"]
+
+
+def test_a_successful_execution_replaces_the_output_and_names_it(runs, serial, folder):
+    for path in serial:
+        assert path.is_file() and not execute.partial_path(path).exists()
+        meta = nbformat.read(path, as_version=4).metadata["papermill"]
+        assert meta["output_path"] == path.name
