@@ -620,7 +620,7 @@ def _train_member(x, y, rows, p, m1, m2, widths, act, opt, lr, step0, batch, fir
                                         _U64(l))
                     _gaussian_fill(noise[a_off[l] * bs:a_off[l + 1] * bs], k0, k1)
             grad[:] = _ZERO
-            # the batch in tiles of _TILE patterns, so that a tile's activations stay in L1
+            # the batch in tiles of at most _TILE patterns (one tile at batch 512; see _TILE)
             for t0 in range(0, bs, _TILE):
                 tb = min(_TILE, bs - t0)
                 for i in range(d):              # unsigned rows: no wraparound test
