@@ -5,7 +5,9 @@ its value with a 95% interval, the threshold the claim implies, and one of four 
 
 * **supported** — the value and its whole interval meet the threshold;
 * **not supported** — the value and its whole interval miss it;
-* **inconclusive** — the interval straddles the threshold: the evidence cannot decide;
+* **inconclusive** — the interval straddles the threshold, or the row has no interval
+  because it rests on fewer than :data:`analysis.stats.MIN_UNITS` seeds: the evidence
+  cannot decide;
 * **not testable** — the statistic cannot move whatever the networks do (ties, a grid cap,
   a ceiling at the start, too few points), with the reason.
 
@@ -23,6 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
+from .stats import MIN_UNITS
 
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SHOWN_OP = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
@@ -88,7 +92,10 @@ class Claim:
         Parameters
         ----------
         interval : (low, high), optional
-            The statistic's 95% interval; None where it has no sampling noise.
+            The statistic's 95% interval; None where it has no sampling noise. An interval
+            that is NaN (fewer than :data:`~analysis.stats.MIN_UNITS` units, or a statistic
+            undefined in every resample) makes the row *inconclusive*: the value alone
+            cannot decide a claim that has sampling noise.
         over : str
             What the interval is over, shown with the value.
         untestable : str, optional
@@ -105,12 +112,12 @@ class Claim:
             verdict = NOT_TESTABLE
         else:
             points = [value] + ([low, high] if interval is not None else [])
-            if interval is not None and not all(map(_finite, (low, high))):
-                points = [value]
-                over = f"{over}; no interval (too few members)"
             meets = [_COMPARE[op](p, bound) for p in points]
             verdict = SUPPORTED if all(meets) else NOT_SUPPORTED if not any(meets) \
                 else INCONCLUSIVE
+            if interval is not None and not all(map(_finite, (low, high))):
+                verdict = INCONCLUSIVE
+                over = f"{over}; no 95% interval (it needs {MIN_UNITS} units or more)"
         return cls(source, statement, statistic, value, low, high,
                    over if interval is not None else "exact", op, float(bound), verdict,
                    untestable or "", digits)

@@ -25,7 +25,7 @@ class Parameters(Chapter):
         default_factory=lambda: ["mnist", "cifar100"])
     extension: list[ImageSet] = dataclasses.field(default_factory=lambda: ["fashion_mnist"])
     activation: Activation = "tanh"
-    seeds: Count = 3
+    seeds: Count = 5
     epochs: Count = 20
     steps_per_epoch: Count = 100
     n_records: Count = 20
@@ -34,7 +34,7 @@ class Parameters(Chapter):
     measure_batch: Count = 500
     optimizer: Optimizer = "adam"
     lr: Positive = 4e-4
-    extension_seeds: Count = 2
+    extension_seeds: Count = 5
     control_train: AtLeastTwo = 4000
     spherical_epochs: Count = 100
     spherical_n_records: Count = 60

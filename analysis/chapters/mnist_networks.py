@@ -20,7 +20,7 @@ class Parameters(Chapter):
     dataset: ImageSet = "mnist"
     activations: Annotated[list[Activation], Field(min_length=1)] = dataclasses.field(
         default_factory=lambda: ["tanh", "relu"])
-    saxe_seeds: Count = 3
+    saxe_seeds: Count = 5
     saxe_epochs: Count = 150
     saxe_n_records: Count = 20
     saxe_lr: Positive = 0.1
@@ -28,7 +28,7 @@ class Parameters(Chapter):
     kde_var: Positive = 0.1
     bin_size: Positive = 0.5
     mi_inputs: AllOr[mn.MIInputs] = 1000
-    cnn_seeds: Count = 3
+    cnn_seeds: Count = 5
     cnn_epochs: Count = 60
     cnn_n_records: Count = 12
     beta: Positive = 0.2

@@ -36,7 +36,7 @@ def test_gradient_descent_is_plain_full_batch_sgd():
     assert (gd.seeds, gd.widths) == (net.seeds, net.widths)
 
 
-def _est(fall: float, n: int = 4) -> Result:
+def _est(fall: float, n: int = 5) -> Result:
     """Members whose hidden I(X;T) rises to 10 bits and falls by ``fall`` of it (spread a
     little over the members), with gradients whose SNR falls from 10 to 0.1."""
     curve = np.array([2.0, 10.0, 10.0 - 10 * fall])
@@ -55,10 +55,10 @@ def test_fall_ratio_by_hand():
 
 
 def test_claims_compare_noiseless_with_minibatch_and_pair_snr_with_compression():
-    falling = np.broadcast_to(np.array([1.0, 3.0, 2.0])[None, :, None], (4, 3, 2)) + \
-        np.linspace(0, 0.02, 4)[:, None, None]
-    rising = np.broadcast_to(np.array([1.0, 2.0, 3.0])[None, :, None], (4, 3, 2)).copy()
-    crossing = _gradients(np.geomspace(10, 0.1, 40), n=4)
+    falling = np.broadcast_to(np.array([1.0, 3.0, 2.0])[None, :, None], (5, 3, 2)) + \
+        np.linspace(0, 0.02, 5)[:, None, None]
+    rising = np.broadcast_to(np.array([1.0, 2.0, 3.0])[None, :, None], (5, 3, 2)).copy()
+    crossing = _gradients(np.geomspace(10, 0.1, 40), n=5)
     sgd = {"tanh": _est(0.4), "relu": _est(0.0)}
     paper = {bs.ADAM: {"tanh": _est(0.3), "relu": _est(0.0)},
              bs.GD: {"tanh": _est(0.3), "relu": _est(0.0)}}
@@ -68,19 +68,21 @@ def test_claims_compare_noiseless_with_minibatch_and_pair_snr_with_compression()
     assert len(rows) == 9
     assert [r.verdict for r in rows] == ["supported"] * 9, [r.verdict for r in rows]
     assert sum("about as much" in r.statement for r in rows) == 1
-    flat = _gradients(np.full(40, 3.0), n=4)
+    flat = _gradients(np.full(40, 3.0), n=5)
     wrong = {bs.ADAM: {"tanh": _est(0.0), "relu": _est(0.3)}}
     rows = bs.claims(sgd, wrong, {"linear": (flat, falling, slice(0, 1))})
     assert [r.verdict for r in rows] == ["not supported"] * 5
     ceiling = _est(0.0)
-    ceiling.arrays["i_xt_original"] = np.full((4, 3, 3), 12.0)   # no peak after the start
+    ceiling.arrays["i_xt_original"] = np.full((5, 3, 3), 12.0)   # no peak after the start
     rows = bs.claims(sgd, {bs.ADAM: {"tanh": ceiling}}, {})
     assert [r.verdict for r in rows] == ["not testable", "not testable"]
 
 
 def test_snr_claim_needs_every_hidden_layer():
-    grads = _gradients(np.geomspace(10, 0.1, 40), n=4, layers=3)
+    grads = _gradients(np.geomspace(10, 0.1, 40), n=5, layers=3)
     grads.arrays["grad_mean"][..., 2] = 3.0          # one layer stays in drift
     row = bs.snr_claim("x", grads, slice(None))
     assert row.value == pytest.approx(2 / 3) and row.verdict == "not supported"
     assert row.bound == bs.SNR_SHARE == 1.0
+    few = _gradients(np.geomspace(10, 0.1, 40), n=4, layers=3)      # 4 seeds: no interval
+    assert bs.snr_claim("x", few, slice(None)).verdict == "inconclusive"

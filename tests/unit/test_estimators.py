@@ -88,7 +88,7 @@ def test_relative_compression_is_the_books_criterion():
 
 
 def test_hidden_fall_skips_the_output_and_layers_peaking_at_the_start():
-    i_xt = np.zeros((3, 4, 4))
+    i_xt = np.zeros((5, 4, 4))
     i_xt[:, :, 0] = [2, 4, 3, 3]      # 25%
     i_xt[:, :, 1] = [1, 2, 3, 4]      # 0%
     i_xt[:, :, 2] = [4, 3, 2, 1]      # peak at the start: excluded (would be 75%)
@@ -96,7 +96,7 @@ def test_hidden_fall_skips_the_output_and_layers_peaking_at_the_start():
     value, low, high = av.hidden_fall(i_xt)
     assert value == pytest.approx(0.25) and low == pytest.approx(0.25) == high
     # members that differ: member averages 2,4,3,3 -> one member 2,4,2,2 and one 2,4,4,4
-    i_xt[0, :, 0], i_xt[1, :, 0], i_xt[2, :, 0] = [2, 4, 2, 2], [2, 4, 4, 4], [2, 4, 3, 3]
+    i_xt[0, :, 0], i_xt[1, :, 0] = [2, 4, 2, 2], [2, 4, 4, 4]
     value, low, high = av.hidden_fall(i_xt)
     assert value == pytest.approx(0.25) and low < 0.25 < high
     flat = np.full((3, 4, 3), 12.0)   # at its ceiling from the start: nothing to test
@@ -105,7 +105,7 @@ def test_hidden_fall_skips_the_output_and_layers_peaking_at_the_start():
     assert row.verdict == "not testable" and "initialisation" in row.reason
 
 
-def _fake(drop: float, n_members: int = 4) -> Result:
+def _fake(drop: float, n_members: int = 5) -> Result:
     """A result whose every estimator's hidden I(X;T) rises to 10 bits then falls by ``drop``
     (members spread a little so that the intervals are not points)."""
     curve = np.array([2.0, 10.0, 10.0 - 10 * drop])
@@ -142,22 +142,22 @@ def test_claims_follow_the_paper_and_attribute_each_row():
 
 
 def test_generalisation_claim_on_hand_accuracies():
-    a = Result("t", {}, {"test_acc": np.array([[0.5, 0.99], [0.5, 0.99], [0.5, 0.99]])})
-    b = Result("r", {}, {"test_acc": np.array([[0.5, 0.985], [0.5, 0.985], [0.5, 0.985]])})
+    a = Result("t", {}, {"test_acc": np.array([[0.5, 0.99]] * 5)})
+    b = Result("r", {}, {"test_acc": np.array([[0.5, 0.985]] * 5)})
     row = av.generalisation_claim(a, b)
     assert row.value == pytest.approx(0.005) and row.verdict == "supported"
-    b.arrays["test_acc"] = np.array([[0.5, 0.9], [0.5, 0.9], [0.5, 0.9]])
+    b.arrays["test_acc"] = np.array([[0.5, 0.9]] * 5)
     row = av.generalisation_claim(a, b)
     assert row.value == pytest.approx(0.09) and row.verdict == "not supported"
 
 
 def test_binning_claims_read_the_schemes():
     fake = _fake(0.3)
-    rise = np.broadcast_to(np.array([5.0, 6.0, 6.0])[None, :, None], (4, 3, 3)).copy()
+    rise = np.broadcast_to(np.array([5.0, 6.0, 6.0])[None, :, None], (5, 3, 3)).copy()
     fake.arrays["i_xt_tanh_spaced"] = rise
-    fake.arrays["i_xt_machine"] = np.full((4, 3, 3), 12.0)
+    fake.arrays["i_xt_machine"] = np.full((5, 3, 3), 12.0)
     assert [c.verdict for c in av.binning_claims(fake)] == ["supported", "supported"]
-    fake.arrays["i_xt_machine"] = np.full((4, 3, 3), 11.0)
+    fake.arrays["i_xt_machine"] = np.full((5, 3, 3), 11.0)
     fake.arrays["i_xt_tanh_spaced"] = fake.arrays["i_xt_original"]
     assert [c.verdict for c in av.binning_claims(fake)] == ["not supported", "not supported"]
 

@@ -212,7 +212,7 @@ def test_plateau_mismatch_compares_transition_and_plateau_in_log2():
 
 
 def _result(snr_first: list[float], steps: list[int], epoch: list[int],
-            members: int = 3) -> Result:
+            members: int = 5) -> Result:
     r = np.tile(np.asarray(snr_first, float)[None, :, None], (members, 1, 4))
     return Result("t", {"steps_per_epoch": 10, "dataset": "mnist"},
                   {"steps": np.asarray(steps), "log_record": np.ones(len(steps), bool),
@@ -229,7 +229,9 @@ def test_replication_rows_decide_with_intervals_and_name_missing_data():
     assert rows[0].value == 1.0 and rows[1].value == pytest.approx(0.5)
     assert rows[2].value == pytest.approx(2 / 3) and (rows[2].low, rows[2].high) == (
         pytest.approx(2 / 3), pytest.approx(2 / 3))     # identical members
-    assert rows[0].interval == "bootstrap over 3 seeds"
+    assert rows[0].interval == "bootstrap over 5 seeds"
+    few = gn.replication_rows("MNIST", _result([3.0, 0.5, 0.4, 0.3], [0, 10, 20, 30], [1] * 4, 3))
+    assert [c.verdict for c in few] == ["inconclusive"] * 2     # 3 seeds: no interval
     missing = gn.replication_rows("CIFAR-100", None)
     assert [c.verdict for c in missing] == ["not testable"] * 2
     assert missing[0].reason == "the CIFAR-100 files are not present here"

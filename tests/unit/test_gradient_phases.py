@@ -8,7 +8,7 @@ from analysis.train import log_spaced_epochs
 EPOCHS = log_spaced_epochs(4000, 200)
 
 
-def synthetic(cross_at=(300.0, 600.0), peak_at=(300.0, 2000.0), members=3):
+def synthetic(cross_at=(300.0, 600.0), peak_at=(300.0, 2000.0), members=5):
     """Gradient norms whose SNR = cross/epoch, and I(X;T) that peaks at given epochs."""
     e = np.maximum(EPOCHS, 1).astype(float)
     L = len(cross_at)

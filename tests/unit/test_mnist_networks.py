@@ -198,9 +198,13 @@ def test_layer_falls_follow_the_book_criterion():
     fall, low, high, at_start = mn.layer_falls(i_xt)
     # member-averaged: layer 1 = [1, 2, 1.25] -> 0.375; layer 2 = [2, 1, 1] -> 0.5
     assert fall == pytest.approx([0.375, 0.5]) and at_start.tolist() == [False, True]
-    # resampling two members: both first (0.25), both second (0.5) or one of each (0.375)
-    assert low[0] == pytest.approx(0.25) and high[0] == pytest.approx(0.5)
+    assert np.isnan(low[0]) and np.isnan(high[0])      # two members: no interval
     assert mn.compressing(i_xt).tolist() == [True, False]
+    # five members (three of the first kind): mean curve [1, 2, 1.3], a fall of 35%;
+    # all five resamples of the first kind (0.6^5 = 7.8% > 2.5%) make the low end 25%
+    fall, low, high, _ = mn.layer_falls(i_xt[[0, 1, 0, 1, 0]])
+    assert fall[0] == pytest.approx(0.35)
+    assert low[0] == pytest.approx(0.25) and 0.35 < high[0] < 0.5
 
 
 def test_silhouette_rise_and_share_of_rising_layers():
@@ -224,9 +228,9 @@ def test_spearman_from_the_peak_needs_four_records():
 
 
 def test_saxe_claims():
-    falling_last = _curves([[1, 2, 2], [1, 2, 3], [1, 2, 1]], members=2)  # output falls 50%
-    flat = _curves([[1, 2, 3], [1, 2, 3], [1, 2, 3]], members=2)
-    ceiling = _curves([[3, 3, 3], [3, 3, 3], [3, 3, 3]], members=2)
+    falling_last = _curves([[1, 2, 2], [1, 2, 3], [1, 2, 1]], members=5)  # output falls 50%
+    flat = _curves([[1, 2, 3], [1, 2, 3], [1, 2, 3]], members=5)
+    ceiling = _curves([[3, 3, 3], [3, 3, 3], [3, 3, 3]], members=5)
     tanh = Result("t", {}, {"i_xt_kde_upper": falling_last})
     relu = Result("r", {}, {"i_xt_kde_upper": flat})
     rows = mn.saxe_claims({"tanh": tanh, "relu": relu}, estimators=("kde_upper",))
@@ -234,6 +238,10 @@ def test_saxe_claims():
     assert rows[0].value == 0.5 and (rows[0].low, rows[0].high) == (0.5, 0.5)
     assert rows[0].source == "Saxe et al. 2018, Fig. 1C"
     assert rows[2].source == "Saxe et al. 2018, Fig. 1D"
+    few = {k: Result(r.name, {}, {"i_xt_kde_upper": r["i_xt_kde_upper"][:3]})
+           for k, r in (("tanh", tanh), ("relu", relu))}     # 3 seeds: no interval
+    assert [c.verdict for c in mn.saxe_claims(few, estimators=("kde_upper",))] == \
+        ["inconclusive"] * 3
     rows = mn.saxe_claims({"tanh": relu, "relu": tanh}, estimators=("kde_upper",))
     assert [c.verdict for c in rows] == ["not supported", "supported", "not supported"]
     # at the ceiling from the start: no layer can show fitting-then-compression
@@ -244,20 +252,20 @@ def test_saxe_claims():
 
 
 def test_cnn_claims():
-    i_xt = _curves([[1, 3, 2.0], [1, 2, 2]], members=2)      # layer 1 compresses by a third
-    sil = _curves([[0.1, 0.2, 0.6], [0.1, 0.3, 0.2]], members=2)  # and its silhouette rises
-    acc = np.array([[0.5, 0.95], [0.5, 0.93]])
+    i_xt = _curves([[1, 3, 2.0], [1, 2, 2]], members=5)      # layer 1 compresses by a third
+    sil = _curves([[0.1, 0.2, 0.6], [0.1, 0.3, 0.2]], members=5)  # and its silhouette rises
+    acc = np.array([[0.5, 0.95], [0.5, 0.93], [0.5, 0.95], [0.5, 0.93], [0.5, 0.94]])
     r = Result("c", {"beta": 0.1}, {"i_xt": i_xt, "silhouette": sil, "test_acc": acc})
     rows = mn.cnn_claims(r)
     assert [c.verdict for c in rows] == ["supported", "supported", "supported",
                                          "not testable"]      # 2 records after the peak
     assert rows[0].value == pytest.approx(0.94)
-    assert (rows[0].low, rows[0].high) == (pytest.approx(0.93), pytest.approx(0.95))
+    assert 0.93 <= rows[0].low < 0.94 < rows[0].high <= 0.95
     assert rows[3].reason == "fewer than 4 records after the peak"
     falling = Result("c", {"beta": 0.1}, {"i_xt": i_xt, "silhouette": sil[:, ::-1],
                                           "test_acc": acc})
     assert mn.cnn_claims(falling)[2].verdict == "not supported"
-    flat = Result("c", {"beta": 0.1}, {"i_xt": _curves([[1, 2, 3]], 2),
+    flat = Result("c", {"beta": 0.1}, {"i_xt": _curves([[1, 2, 3]], 5),
                                        "silhouette": sil[..., :1], "test_acc": acc})
     assert [c.verdict for c in mn.cnn_claims(flat)[1:]] == [
         "not supported", "not testable", "not testable"]

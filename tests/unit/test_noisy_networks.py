@@ -115,15 +115,15 @@ RISE_FALL = [1, 2, 2.5, 2.4, 2.0, 1.5]          # 8 inputs: cap 3 bits, start fa
 
 
 def test_clustering_claims_pass_and_fail():
-    good = fake(RISE_FALL, [0, 0, 0, 0.2, 0.4, 0.6], RISE_FALL, 0.9, members=3)
-    det = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.91, beta=0.0, members=3,
+    good = fake(RISE_FALL, [0, 0, 0, 0.2, 0.4, 0.6], RISE_FALL, 0.9, members=5)
+    det = fake(RISE_FALL, [0] * 6, RISE_FALL, 0.91, beta=0.0, members=5,
                reps={"rep_1": good["rep_1"] * 2.0 + 1.0})     # same representation, rescaled
     rows = nw.clustering_claims({"tanh": good}, {"tanh": det})
     assert [r.verdict for r in rows] == ["supported"] * 6
     assert rows[0].value == pytest.approx(1 - 1.5 / 2.5)
     assert rows[4].value == pytest.approx(1.0)                   # CKA of a rescaled copy
     unrelated = fake(RISE_FALL, [0, 0, 0, 0.6, 0.4, 0.2], -np.array(RISE_FALL), 0.7,
-                     members=3, reps={"rep_1": np.random.default_rng(5).normal(size=(3, 8, 3))})
+                     members=5, reps={"rep_1": np.random.default_rng(5).normal(size=(5, 8, 3))})
     rows = nw.clustering_claims({"tanh": unrelated}, {"tanh": det})
     assert [r.verdict for r in rows[1:4]] == ["not supported"] * 3
     assert rows[4].value < 0.9       # independent random representations
@@ -156,13 +156,13 @@ def test_cap_is_log2_of_the_inputs():
 
 
 def test_constraint_claims_pass_and_fail():
-    free = fake([1, 2.5, 1.5], [0, 0.3, 0.6], [1, 2, 3], 0.9, members=3)
+    free = fake([1, 2.5, 1.5], [0, 0.3, 0.6], [1, 2, 3], 0.9, members=5)
     limited = fake([1, 2.5, 2.45], [0, 0.1, 0.2], [1, 2, 3], 0.88, orthonormal=0.001,
-                   members=3)
+                   members=5)
     rows = nw.constraint_claims(free, limited)
     assert [r.verdict for r in rows] == ["supported"] * 4
     assert rows[1].value == pytest.approx(0.02 - 0.4)
-    worse = fake([1, 2.5, 1.0], [0, 0.5, 0.9], [1, 2, 3], 0.5, orthonormal=0.001, members=3)
+    worse = fake([1, 2.5, 1.0], [0, 0.5, 0.9], [1, 2, 3], 0.5, orthonormal=0.001, members=5)
     assert [r.verdict for r in nw.constraint_claims(free, worse)] == ["not supported"] * 4
 
 

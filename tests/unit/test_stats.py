@@ -5,8 +5,8 @@ from scipy.stats import norm
 
 from analysis.claims import (INCONCLUSIVE, NOT_SUPPORTED, NOT_TESTABLE, SUPPORTED, Claim,
                              show_verdicts)
-from analysis.stats import (COMPRESSION, best_spearman, bootstrap, largest_fall, layer_fall,
-                            relative_fall)
+from analysis.stats import (COMPRESSION, MIN_UNITS, best_spearman, bootstrap, largest_fall,
+                            layer_fall, relative_fall)
 
 
 def curves(*layers):
@@ -44,15 +44,29 @@ def test_bootstrap_pairs_arrays_member_by_member_and_needs_two_members():
     low, high = bootstrap(lambda u, v: float(np.mean(u - v)), a, a.copy())
     assert low == high == 0.0                     # resampled together: the difference is 0
     assert np.isnan(bootstrap(np.mean, np.ones(1))[0])
+
+
+def test_below_min_units_the_percentile_interval_would_be_the_range():
+    # why the rule exists: with 3 units, "all three resamples are the smallest" has
+    # probability 1/27 > 2.5%, so the 95% percentile interval is exactly (min, max)
+    x = np.array([0.01, 0.04, 0.09])
+    rng = np.random.default_rng(0)
+    means = x[rng.integers(0, 3, (20000, 3))].mean(axis=1)
+    assert np.quantile(means, [0.025, 0.975]) == pytest.approx([0.01, 0.09], abs=1e-12)
+    low, high = bootstrap(np.mean, x)
+    assert np.isnan(low) and np.isnan(high)
+    assert MIN_UNITS == 5
+    low, high = bootstrap(np.mean, np.array([0.01, 0.04, 0.09, 0.05, 0.06]))
+    assert 0.01 < low < high < 0.09                 # from 5 units on: inside the range
     with pytest.raises(ValueError, match="first"):
         bootstrap(lambda u, v: 0.0, np.ones(3), np.ones(4))
 
 
 def test_bootstrap_of_the_compression_of_a_layer():
-    members = np.stack([curves([2, 8, 8 - k])[0] for k in (1.0, 2.0, 3.0, 4.0)])
+    members = np.stack([curves([2, 8, 8 - k])[0] for k in (1.0, 2.0, 3.0, 4.0, 5.0)])
     low, high = bootstrap(lambda x: layer_fall(x, 0), members)
-    assert layer_fall(members, 0) == pytest.approx(2.5 / 8)
-    assert 1 / 8 <= low <= 2.5 / 8 <= high <= 4 / 8
+    assert layer_fall(members, 0) == pytest.approx(3 / 8)
+    assert 1 / 8 < low < 3 / 8 < high < 5 / 8
 
 
 def test_the_best_spearman_that_ties_allow():
@@ -69,11 +83,20 @@ def test_the_best_spearman_that_ties_allow():
     (0.06, (0.03, 0.09), INCONCLUSIVE),
     (0.06, None, SUPPORTED),
     (float("nan"), None, NOT_TESTABLE),
+    (0.50, (float("nan"), float("nan")), INCONCLUSIVE),   # no interval: too few units
+    (0.01, (float("nan"), float("nan")), INCONCLUSIVE),
 ])
 def test_four_verdicts(value, interval, verdict):
     c = Claim.test("P 2017", "s", "t", value, ">=", COMPRESSION, interval=interval,
                    over="bootstrap over 5 seeds")
     assert c.verdict == verdict
+
+
+def test_a_row_without_its_interval_says_why():
+    c = Claim.test("P", "s", "t", 0.5, ">=", COMPRESSION, interval=bootstrap(np.mean, np.ones(3)),
+                   over="bootstrap over 3 seeds")
+    assert c.verdict == INCONCLUSIVE
+    assert c.interval == f"bootstrap over 3 seeds; no 95% interval (it needs {MIN_UNITS} units or more)"
 
 
 def test_verdicts_are_decided_on_unrounded_values():
