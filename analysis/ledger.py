@@ -132,7 +132,8 @@ def ledger_markdown(root: Path, profile: str = "default") -> str:
         "figures and the reasons for every deviation are.\n\n"
         f"Verdicts: {legend}. *Supported* and *not supported* need the value and its whole "
         "interval on one side of the threshold; *inconclusive* means the interval "
-        "straddles it; *not testable* means the statistic could not move whatever the "
+        "straddles it, or that the row rests on fewer than 5 seeds and has no interval; "
+        "*not testable* means the statistic could not move whatever the "
         "networks did (the reason is given).\n\n"
         f"**{len(every)} claims: {count_text(every)}.**\n")
     return intro + "\n" + "\n\n".join(sections) + "\n"
