@@ -4,7 +4,8 @@ A result is stored under a key hashed from the experiment's name, its configurat
 the fingerprint of its data) and the source code of the modules of ``analysis`` that
 compute it: the module that calls :func:`cached` and everything it imports inside the
 package, transitively (:func:`dependencies`). A changed parameter or a changed line of
-that code never serves an old result, and editing a module the experiment does not use
+that code never serves an old result (nor does a kernel compiled for another CPU target,
+:mod:`analysis.codegen`), and editing a module the experiment does not use
 (``info/sp.py`` for chapter 1) recomputes nothing. Modules that only present results
 (plots, verdict tables, the command line) are left out of the hash: restyling a figure
 does not retrain fifty networks.
@@ -34,6 +35,8 @@ from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
+
+from . import codegen
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PACKAGE = PACKAGE_ROOT.name
@@ -163,9 +166,11 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 
 def result_key(name: str, config: Any, module: str | None = None) -> str:
-    """The cache key of ``name`` run with ``config`` by the current code of ``module``."""
+    """The cache key of ``name`` run with ``config`` by the current code of ``module``,
+    compiled for this process's numba target (:func:`analysis.codegen.target`)."""
     payload = json.dumps({"name": name, "config": config_dict(config),
-                          "code": code_version(module)}, sort_keys=True)
+                          "code": code_version(module), "target": codegen.target()},
+                         sort_keys=True)
     return f"{name}-{hashlib.sha256(payload.encode()).hexdigest()[:24]}"
 
 

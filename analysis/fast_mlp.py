@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from . import codegen  # noqa: F401  (fixes numba's compile target before any kernel compiles)
 from .rng import (_GOLDEN, _LOW32, _MUL1, _MUL2, _S27, _S30, _S31, _S32, _SM1, _SM2, MASK32,
                   EVAL_NOISE, ORDER, TRAIN_NOISE)
 

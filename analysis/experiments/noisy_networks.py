@@ -368,12 +368,14 @@ def correlations(x: np.ndarray, y: np.ndarray, from_peak: bool = False) -> np.nd
 
     ``x`` and ``y`` have shape (members, records, layers). With ``from_peak`` only the
     records from the peak of the member-averaged ``x`` onwards count (the compression
-    phase); a layer with fewer than 4 such records, or a constant curve, gives NaN.
+    phase); a layer with fewer than 4 such records, or a constant curve, gives NaN. The
+    curves are compared to 9 decimals, like the peak: a curve that varies only by float
+    rounding (I(X;T) at its cap) is constant, not a ranking of rounding errors.
     """
-    mx, my = np.nanmean(x, axis=0), np.nanmean(y, axis=0)
+    mx, my = np.round(np.nanmean(x, axis=0), 9), np.round(np.nanmean(y, axis=0), 9)
     out = np.full(mx.shape[1], np.nan)
     for layer in range(mx.shape[1]):
-        begin = int(np.round(mx[:, layer], 9).argmax()) if from_peak else 0
+        begin = int(mx[:, layer].argmax()) if from_peak else 0
         a, b = mx[begin:, layer], my[begin:, layer]
         if len(a) >= 4 and np.ptp(a) > 0 and np.ptp(b) > 0:
             out[layer] = spearman(a, b)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from numba import njit, prange
 
+from .. import codegen  # noqa: F401  (fixes numba's compile target before any kernel compiles)
 from .discrete import entropy_bits
 from .distances import squared_distances
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .. import codegen  # noqa: F401  (fixes numba's compile target before any kernel compiles)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 

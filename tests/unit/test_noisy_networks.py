@@ -89,6 +89,16 @@ def test_correlations_over_all_records_and_from_the_peak():
     assert np.isnan(nw.correlations(x[:, :3], y[:, :3], from_peak=True)).all()
 
 
+def test_a_curve_flat_but_for_rounding_has_no_correlation():
+    # I(X;T) at its cap, log2(96), differing by rounding only: no ranking of those errors
+    cap = np.log2(96.0) + np.array([0, 8e-16, -8e-16, 0, 8e-16, 0])
+    sil = np.linspace(-0.004, 0.002, 6)
+    x, y = cap[None, :, None], sil[None, :, None]
+    assert np.isnan(nw.correlations(x, y)[0])
+    assert np.isnan(nw.correlations(x, y, from_peak=True)[0])
+    assert nw.correlations(x + np.linspace(0, 1e-6, 6)[None, :, None], y)[0] == pytest.approx(1.0)
+
+
 def fake(i_xt, silhouette, clusters, acc, orthonormal=0.0, reps=None, n_inputs=8,
          beta=0.01, activation="tanh", members=1):
     """A Result with hand-made curves: every member gets the same curve (shape (records,)
