@@ -89,5 +89,4 @@ def target() -> str:
     return f"{name} {hashlib.sha256(features.encode()).hexdigest()[:8]} ({versions})"
 
 
-TARGET = pin()
-"""The target this process pinned at import (see :func:`pin`)."""
+pin()
